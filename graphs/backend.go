@@ -1,0 +1,89 @@
+package graphs
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gomlx/gomlx/backends"
+	_ "github.com/gomlx/gomlx/backends/simplego" // stock pure-Go backend, kept selectable as "simplego" for comparisons
+
+	"github.com/mnistzip/mnistzip/graphs/engine"
+)
+
+// Choice describes which backend a spec resolved to, so hosts can tell the user what runs.
+type Choice struct {
+	Spec    string // what was asked for: "auto", "go", "xla:cuda", ...
+	Backend string // what runs: "go" (mnistzip pure-Go engine), "simplego" (stock), "xla:<plugin>"
+	Reason  string // why auto chose it, empty otherwise
+}
+
+func (c Choice) String() string {
+	if c.Reason == "" {
+		return c.Backend
+	}
+	return c.Backend + " (" + c.Reason + ")"
+}
+
+// BackendSpecs lists the accepted specs, for help texts.
+const BackendSpecs = `auto | go | simplego | xla:cpu | xla:cuda | xla:/path/to/pjrt_plugin.so`
+
+// NewBackend returns a GoMLX backend for spec; every host (CLI, wasm, tests) goes through it.
+//
+//   - "auto" (or ""): XLA when a PJRT plugin is already installed on this machine (CUDA first), otherwise
+//     the pure-Go engine. It never downloads anything: GoMLX's own default would try to fetch the PJRT CPU
+//     plugin from GitHub and fail offline without falling back.
+//   - "go": the pure-Go engine of graphs/engine (stock simplego plus the ops and gradients it lacks).
+//   - "simplego": GoMLX's stock pure-Go backend, unpatched (for benchmarks; it cannot train convolutions).
+//   - "xla:cpu", "xla:cuda", "xla:NAME" or "xla:/abs/path/plugin.so": that PJRT plugin, or a clear error
+//     saying how to install one.
+func NewBackend(spec string) (b backends.Backend, choice Choice, err error) {
+	spec = strings.TrimSpace(spec)
+	choice.Spec = spec
+	defer func() {
+		// GoMLX reports many failures by panicking; hosts get an error instead.
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("backend %q: %v", spec, r)
+		}
+	}()
+	switch {
+	case spec == "" || spec == "auto":
+		choice.Spec = "auto"
+		if name, path, ok := installedXLAPlugin(); ok {
+			b, err = newXLA(name)
+			if err == nil {
+				choice.Backend = "xla:" + name
+				choice.Reason = "PJRT plugin found at " + path
+				return b, choice, nil
+			}
+			// A plugin that is present but does not load (e.g. CUDA plugin without a GPU) must not make
+			// "auto" fail: fall through to the pure-Go engine and say why.
+			choice.Reason = fmt.Sprintf("PJRT plugin %s did not load: %v", path, err)
+		} else {
+			choice.Reason = "no PJRT plugin installed"
+		}
+		b, err = engine.New("")
+		choice.Backend = "go"
+		return b, choice, err
+	case spec == "go" || strings.HasPrefix(spec, "go:"):
+		b, err = engine.New(strings.TrimPrefix(strings.TrimPrefix(spec, "go"), ":"))
+		choice.Backend = "go"
+		return b, choice, err
+	case spec == "simplego":
+		b, err = backends.NewWithConfig("go")
+		choice.Backend = "simplego"
+		return b, choice, err
+	case spec == "xla" || strings.HasPrefix(spec, "xla:"):
+		plugin := strings.TrimPrefix(strings.TrimPrefix(spec, "xla"), ":")
+		b, err = newXLA(plugin)
+		if err != nil {
+			return nil, choice, err
+		}
+		choice.Backend = "xla:" + b.Name()
+		if plugin != "" {
+			choice.Backend = "xla:" + plugin
+		}
+		return b, choice, nil
+	default:
+		return nil, choice, fmt.Errorf("unknown backend %q: want %s", spec, BackendSpecs)
+	}
+}

@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/backends/simplego"
+)
+
+// BackendName is the name under which the engine registers itself with GoMLX's backends registry.
+// graphs.NewBackend maps the user-facing spec "go" to it; GoMLX's stock pure-Go backend keeps the
+// name simplego registered ("go") and is reachable as spec "simplego".
+const BackendName = "mzgo"
+
+func init() {
+	backends.Register(BackendName, func(config string) (backends.Backend, error) { return New(config) })
+	installGradients()
+}
+
+// Backend is GoMLX's simplego backend plus the ops it lacks and faster versions of some it has.
+type Backend struct {
+	backends.Backend // the wrapped simplego backend: buffers, execution and every op not overridden
+	caps             backends.Capabilities
+}
+
+// New returns the engine backend. config is passed to simplego (e.g. "parallelism=1").
+func New(config string) (*Backend, error) {
+	inner, err := simplego.New(config)
+	if err != nil {
+		return nil, fmt.Errorf("pure-Go engine: %w", err)
+	}
+	caps := inner.Capabilities().Clone()
+	for _, op := range filledOps {
+		caps.Operations[op] = true
+	}
+	return &Backend{Backend: inner, caps: caps}, nil
+}
+
+// Name identifies the engine; graph-level gradients check it to use the engine's formulations
+// only where they pay off (on XLA the stock gradients are the fast ones).
+func (b *Backend) Name() string   { return BackendName }
+func (b *Backend) String() string { return BackendName }
+
+func (b *Backend) Description() string {
+	return "mnistzip pure-Go engine (GoMLX simplego + im2col convolutions, pooling/padding/batch-norm ops, matmul gradients)"
+}
+
+func (b *Backend) Capabilities() backends.Capabilities { return b.caps }
+
+// Builder wraps simplego's builder so the filled-in ops are available to graphs built on this backend.
+func (b *Backend) Builder(name string) backends.Builder {
+	return &Builder{Builder: b.Backend.Builder(name)}
+}
+
+// Builder overrides individual ops of simplego's builder; every other method is simplego's own.
+type Builder struct {
+	backends.Builder
+}
+
+// filledOps are the ops the engine adds to simplego's capabilities.
+var filledOps = []backends.OpType{
+	backends.OpTypePad,
+	backends.OpTypeReverse,
+	backends.OpTypeSelectAndScatterMax,
+	backends.OpTypeSelectAndScatterMin,
+	backends.OpTypeBatchNormForTraining,
+	backends.OpTypeBatchNormForInference,
+	backends.OpTypeBatchNormGradient,
+}
+
+// IsEngine reports whether backend is this engine.
+func IsEngine(backend backends.Backend) bool {
+	_, ok := backend.(*Backend)
+	return ok
+}

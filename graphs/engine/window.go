@@ -1,0 +1,88 @@
+package engine
+
+import "fmt"
+
+// windowTable describes, for a sliding window over a (possibly dilated and padded) grid, which input
+// element each (output position, window position) pair reads. It is the index table behind im2col
+// convolutions, pooling gradients and padding: computed once at graph-build time and fed to one Gather,
+// so the data movement runs as a single op instead of one op per window offset.
+type windowTable struct {
+	inDims, outDims, windowDims []int
+	numIn                       int     // number of input grid points (product of inDims)
+	numOut, numWindow           int     // product of outDims, product of windowDims
+	index                       []int32 // [numOut × numWindow]; numIn marks "outside the input" (padding or a dilation hole)
+}
+
+// newWindowTable computes the table. All slices have one entry per spatial axis; empty means defaults
+// (strides and dilations 1, paddings 0). Negative paddings crop, as in XLA.
+func newWindowTable(inDims, windowDims, strides []int, paddings [][2]int, inputDilations, windowDilations []int) (*windowTable, error) {
+	rank := len(inDims)
+	strides = onesIfEmpty(strides, rank)
+	inputDilations = onesIfEmpty(inputDilations, rank)
+	windowDilations = onesIfEmpty(windowDilations, rank)
+	if len(paddings) == 0 {
+		paddings = make([][2]int, rank)
+	}
+	if len(windowDims) != rank || len(strides) != rank || len(paddings) != rank ||
+		len(inputDilations) != rank || len(windowDilations) != rank {
+		return nil, fmt.Errorf("window parameters have inconsistent ranks")
+	}
+	t := &windowTable{inDims: inDims, windowDims: windowDims, outDims: make([]int, rank)}
+	for r := range rank {
+		dilated := (inDims[r]-1)*inputDilations[r] + 1
+		padded := dilated + paddings[r][0] + paddings[r][1]
+		effWindow := (windowDims[r]-1)*windowDilations[r] + 1
+		if strides[r] < 1 || inputDilations[r] < 1 || windowDilations[r] < 1 {
+			return nil, fmt.Errorf("strides and dilations must be ≥ 1")
+		}
+		if padded < effWindow {
+			return nil, fmt.Errorf("window %d (effective %d) larger than padded input %d on spatial axis %d", windowDims[r], effWindow, padded, r)
+		}
+		t.outDims[r] = (padded-effWindow)/strides[r] + 1
+	}
+	t.numIn, t.numOut, t.numWindow = product(inDims), product(t.outDims), product(windowDims)
+	t.index = make([]int32, t.numOut*t.numWindow)
+
+	inStrides := make([]int, rank)
+	stride := 1
+	for r := rank - 1; r >= 0; r-- {
+		inStrides[r] = stride
+		stride *= inDims[r]
+	}
+	outPos := make([]int, rank)
+	winPos := make([]int, rank)
+	i := 0
+	for range t.numOut {
+		clear(winPos)
+		for range t.numWindow {
+			flat := 0
+			for r := range rank {
+				pos := outPos[r]*strides[r] + winPos[r]*windowDilations[r] - paddings[r][0]
+				if pos < 0 || pos%inputDilations[r] != 0 || pos/inputDilations[r] >= inDims[r] {
+					flat = -1
+					break
+				}
+				flat += pos / inputDilations[r] * inStrides[r]
+			}
+			if flat < 0 {
+				flat = t.numIn
+			}
+			t.index[i] = int32(flat)
+			i++
+			increment(winPos, windowDims)
+		}
+		increment(outPos, t.outDims)
+	}
+	return t, nil
+}
+
+// increment advances a row-major multi-index over dims; it wraps to all zeros after the last.
+func increment(pos, dims []int) {
+	for r := len(pos) - 1; r >= 0; r-- {
+		pos[r]++
+		if pos[r] < dims[r] {
+			return
+		}
+		pos[r] = 0
+	}
+}
