@@ -10,12 +10,12 @@ import (
 
 // naiveConv2D: x [B,H,W,C] (NHWC), k [kh,kw,C,O]; explicit padding, stride and kernel dilation.
 func naiveConv2D(x, k array, stride, dilation int, pad [2][2]int) array {
-	B, H, W, C := x.dims[0], x.dims[1], x.dims[2], x.dims[3]
-	kh, kw, O := k.dims[0], k.dims[1], k.dims[3]
+	B, H, W, C := x.Dims[0], x.Dims[1], x.Dims[2], x.Dims[3]
+	kh, kw, O := k.Dims[0], k.Dims[1], k.Dims[3]
 	effH, effW := (kh-1)*dilation+1, (kw-1)*dilation+1
 	Ho := (H+pad[0][0]+pad[0][1]-effH)/stride + 1
 	Wo := (W+pad[1][0]+pad[1][1]-effW)/stride + 1
-	out := array{dims: []int{B, Ho, Wo, O}, data: make([]float64, B*Ho*Wo*O)}
+	out := array{Dims: []int{B, Ho, Wo, O}, Data: make([]float64, B*Ho*Wo*O)}
 	for b := range B {
 		for i := range Ho {
 			for j := range Wo {
@@ -29,11 +29,11 @@ func naiveConv2D(x, k array, stride, dilation int, pad [2][2]int) array {
 								continue
 							}
 							for c := range C {
-								s += x.data[((b*H+y)*W+xx)*C+c] * k.data[((di*kw+dj)*C+c)*O+o]
+								s += x.Data[((b*H+y)*W+xx)*C+c] * k.Data[((di*kw+dj)*C+c)*O+o]
 							}
 						}
 					}
-					out.data[((b*Ho+i)*Wo+j)*O+o] = s
+					out.Data[((b*Ho+i)*Wo+j)*O+o] = s
 				}
 			}
 		}

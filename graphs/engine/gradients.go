@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // GoMLX's idiom for graph code
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
@@ -25,6 +26,15 @@ func installGradients() {
 	} {
 		stockVJP[nodeType] = VJPRegistration[nodeType]
 		VJPRegistration[nodeType] = onEngine(nodeType, vjp)
+	}
+	// GoMLX v0.26.0 defines no gradient for Pad at all (on any backend).
+	if _, ok := VJPRegistration[NodeTypePad]; !ok {
+		VJPRegistration[NodeTypePad] = padVJP
+	}
+	if _, ok := VJPRegistration[NodeTypeReverse]; !ok {
+		VJPRegistration[NodeTypeReverse] = func(node *Node, vs []*Node, _ shapes.Shape) []*Node {
+			return []*Node{Reverse(vs[0], nodeIntsParam(node, "axes")...)}
+		}
 	}
 }
 
@@ -135,4 +145,51 @@ func iota(start, n int) []int {
 		out[i] = start + i
 	}
 	return out
+}
+
+// padAxesParam reads Pad's per-axis configuration (see nodeIntsParam for why reflection).
+func padAxesParam(node *Node) []backends.PadAxis {
+	params := reflect.ValueOf(node).Elem().FieldByName("inputs").Elem().Elem()
+	f := params.FieldByName("axesConfig")
+	if !f.IsValid() || f.Kind() != reflect.Slice {
+		panic("engine: GoMLX Pad node has no axesConfig field (GoMLX version changed?)")
+	}
+	out := make([]backends.PadAxis, f.Len())
+	for i := range out {
+		e := f.Index(i)
+		out[i] = backends.PadAxis{Start: int(e.FieldByName("Start").Int()), End: int(e.FieldByName("End").Int()),
+			Interior: int(e.FieldByName("Interior").Int())}
+	}
+	return out
+}
+
+// padVJP: the operand's gradient is v at the operand's positions: undo negative padding (cropped
+// elements get zero), then take every (1+interior)-th element after Start. The fill value receives
+// the gradient of every padded position: sum(v) − sum(operand's gradient).
+func padVJP(node *Node, vs []*Node, _ shapes.Shape) []*Node {
+	v := vs[0]
+	x, fill := node.Inputs()[0], node.Inputs()[1]
+	cfg := padAxesParam(node)
+	uncrop := make([]backends.PadAxis, x.Rank())
+	needUncrop := false
+	for a := range cfg {
+		uncrop[a] = backends.PadAxis{Start: max(0, -cfg[a].Start), End: max(0, -cfg[a].End)}
+		needUncrop = needUncrop || uncrop[a].Start > 0 || uncrop[a].End > 0
+	}
+	g := v
+	if needUncrop {
+		g = Pad(g, ScalarZero(v.Graph(), v.DType()), uncrop...)
+	}
+	specs := make([]SliceAxisSpec, x.Rank())
+	for a := range x.Rank() {
+		start, step := 0, 1
+		if a < len(cfg) {
+			start, step = max(0, cfg[a].Start), 1+cfg[a].Interior
+		}
+		n := x.Shape().Dimensions[a]
+		specs[a] = AxisRange(start, start+(n-1)*step+1).Stride(step)
+	}
+	gx := Slice(g, specs...)
+	gFill := Sub(ReduceAllSum(v), ReduceAllSum(gx))
+	return []*Node{gx, ConvertDType(gFill, fill.DType())}
 }

@@ -35,8 +35,11 @@ func (b *Builder) selectAndScatter(operand, source backends.Op, windowDimensions
 	}
 	flat := b.reshape(operand, n)
 	flat = must(b.Builder.Concatenate(0, flat, b.reshape(b.scalar(s.DType, padValue), 1)))
-	indices := b.indexConstant(table.index, p, k, 1)
-	windows := must(b.Builder.Gather(flat, indices, 2, nil, []int{0}, []int{0}, []int{1}, false)) // [p, k]
+	// Indices are [p·k, 1] rather than [p, k, 1]: GoMLX v0.26.0's shape inference checks Gather's
+	// indexVectorAxis against the operand's rank instead of the indices' rank.
+	indices := b.indexConstant(table.index, p*k, 1)
+	windows := must(b.Builder.Gather(flat, indices, 1, nil, []int{0}, []int{0}, []int{1}, false))
+	windows = b.reshape(windows, p, k)
 	winner := must(b.Builder.ArgMinMax(windows, 1, dtypes.Int32, isMin))                         // [p]
 
 	// Flat table position of each winner: p·k + winner.

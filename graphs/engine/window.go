@@ -86,3 +86,15 @@ func increment(pos, dims []int) {
 		pos[r] = 0
 	}
 }
+
+// WindowIndex exposes the window table to graph-level code (graphs/nn builds transposed convolutions
+// from it): for a convolution over a grid inDims with window windowDims, it returns the output grid and,
+// for every (output position, window position) pair in row-major order, the flat input position read,
+// or numIn (the product of inDims) where the window reads padding.
+func WindowIndex(inDims, windowDims, strides []int, paddings [][2]int) (outDims []int, index []int32, err error) {
+	t, err := newWindowTable(inDims, windowDims, strides, paddings, nil, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	return t.outDims, t.index, nil
+}

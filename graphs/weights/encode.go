@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -86,7 +87,7 @@ func prepare(f *File) (*encoded, error) {
 func buildHeader(entries []entry, metadata map[string]string) []byte {
 	var b bytes.Buffer
 	b.WriteString(`{"` + metadataKey + `":{`)
-	for i, k := range slices.Sorted(mapKeys(metadata)) {
+	for i, k := range slices.Sorted(maps.Keys(metadata)) {
 		if i > 0 {
 			b.WriteByte(',')
 		}
@@ -120,16 +121,6 @@ func buildHeader(entries []entry, metadata map[string]string) []byte {
 	return b.Bytes()
 }
 
-func mapKeys(m map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // writeJSONString quotes s without HTML escaping, keeping the embedded
 // manifest readable. Names were checked to be valid UTF-8; the manifest is
 // output of json.Marshal, so nothing is altered.
@@ -147,6 +138,11 @@ func Encode(w io.Writer, f *File) error {
 	if err != nil {
 		return fmt.Errorf("encoding weights: %w", err)
 	}
+	return e.writeTo(w)
+}
+
+// writeTo writes the length, header and data of a prepared file.
+func (e *encoded) writeTo(w io.Writer) error {
 	var n [8]byte
 	binary.LittleEndian.PutUint64(n[:], uint64(len(e.header)))
 	if _, err := w.Write(n[:]); err != nil {

@@ -1,6 +1,10 @@
-package engine
+// Package gradcheck checks GoMLX ops in float64 against independent references: forward results
+// against naive loop implementations, gradients against central finite differences. Used by the
+// engine's and the layers' tests (including under js/wasm).
+package gradcheck
 
 import (
+	"github.com/gomlx/gomlx/backends"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -12,39 +16,34 @@ import (
 // Helpers shared by the op tests: every op is checked in float64 against an independent reference:
 // forward against a naive loop implementation, gradients against central finite differences.
 
-var testBackend = func() *Backend {
-	b, err := New("")
-	if err != nil {
-		panic(err)
-	}
-	return b
-}()
+// Backend is the backend the checks run on; tests set it.
+var Backend backends.Backend
 
-type array struct {
-	dims []int
-	data []float64
+type Array struct {
+	Dims []int
+	Data []float64
 }
 
-func randArray(rng *rand.Rand, dims ...int) array {
+func Rand(rng *rand.Rand, dims ...int) Array {
 	n := 1
 	for _, d := range dims {
 		n *= d
 	}
-	a := array{dims: dims, data: make([]float64, n)}
-	for i := range a.data {
-		a.data[i] = rng.Float64()*2 - 1
+	a := Array{Dims: dims, Data: make([]float64, n)}
+	for i := range a.Data {
+		a.Data[i] = rng.Float64()*2 - 1
 	}
 	return a
 }
 
-func (a array) tensor() *tensors.Tensor {
-	return tensors.FromFlatDataAndDimensions(append([]float64{}, a.data...), a.dims...)
+func (a Array) tensor() *tensors.Tensor {
+	return tensors.FromFlatDataAndDimensions(append([]float64{}, a.Data...), a.Dims...)
 }
 
 // run evaluates fn on the engine with the given inputs and returns its first output as float64s.
-func run(t testing.TB, fn func(inputs []*Node) *Node, inputs ...array) array {
+func Run(t testing.TB, fn func(inputs []*Node) *Node, inputs ...Array) Array {
 	t.Helper()
-	exec, err := NewExecAny(testBackend, func(xs []*Node) *Node { return fn(xs) })
+	exec, err := NewExecAny(Backend, func(xs []*Node) *Node { return fn(xs) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,14 +55,14 @@ func run(t testing.TB, fn func(inputs []*Node) *Node, inputs ...array) array {
 	if err != nil {
 		t.Fatalf("exec: %v", err)
 	}
-	return array{dims: outs[0].Shape().Dimensions, data: tensors.MustCopyFlatData[float64](outs[0])}
+	return Array{Dims: outs[0].Shape().Dimensions, Data: tensors.MustCopyFlatData[float64](outs[0])}
 }
 
 // gradients returns d(sum(fn(inputs)·weights))/d(inputs[i]) for every input, computed by GoMLX's
 // autodiff on the engine.
-func gradients(t testing.TB, fn func(inputs []*Node) *Node, weights array, inputs ...array) []array {
+func Gradients(t testing.TB, fn func(inputs []*Node) *Node, weights Array, inputs ...Array) []Array {
 	t.Helper()
-	exec, err := NewExecAny(testBackend, func(xs []*Node) []*Node {
+	exec, err := NewExecAny(Backend, func(xs []*Node) []*Node {
 		w := xs[len(xs)-1]
 		in := xs[:len(xs)-1]
 		loss := ReduceAllSum(Mul(fn(in), w))
@@ -81,26 +80,26 @@ func gradients(t testing.TB, fn func(inputs []*Node) *Node, weights array, input
 	if err != nil {
 		t.Fatalf("exec gradient: %v", err)
 	}
-	res := make([]array, len(outs))
+	res := make([]Array, len(outs))
 	for i, o := range outs {
-		res[i] = array{dims: o.Shape().Dimensions, data: tensors.MustCopyFlatData[float64](o)}
+		res[i] = Array{Dims: o.Shape().Dimensions, Data: tensors.MustCopyFlatData[float64](o)}
 	}
 	return res
 }
 
 // checkGradients compares autodiff gradients with central finite differences on up to maxProbes
 // randomly chosen coordinates of each input; returns the worst relative error.
-func checkGradients(t *testing.T, name string, fn func(inputs []*Node) *Node, inputs ...array) {
+func CheckGradients(t *testing.T, name string, fn func(inputs []*Node) *Node, inputs ...Array) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
-	out := run(t, fn, inputs...)
-	weights := randArray(rng, out.dims...)
-	grads := gradients(t, fn, weights, inputs...)
-	loss := func(ins []array) float64 {
-		o := run(t, fn, ins...)
+	out := Run(t, fn, inputs...)
+	weights := Rand(rng, out.Dims...)
+	grads := Gradients(t, fn, weights, inputs...)
+	loss := func(ins []Array) float64 {
+		o := Run(t, fn, ins...)
 		s := 0.0
-		for i, v := range o.data {
-			s += v * weights.data[i]
+		for i, v := range o.Data {
+			s += v * weights.Data[i]
 		}
 		return s
 	}
@@ -108,20 +107,20 @@ func checkGradients(t *testing.T, name string, fn func(inputs []*Node) *Node, in
 	const maxProbes = 12
 	worst := 0.0
 	for i, in := range inputs {
-		for probe := 0; probe < maxProbes && probe < len(in.data); probe++ {
-			j := rng.IntN(len(in.data))
-			ins := make([]array, len(inputs))
+		for probe := 0; probe < maxProbes && probe < len(in.Data); probe++ {
+			j := rng.IntN(len(in.Data))
+			ins := make([]Array, len(inputs))
 			copy(ins, inputs)
-			plus := array{dims: in.dims, data: append([]float64{}, in.data...)}
-			minus := array{dims: in.dims, data: append([]float64{}, in.data...)}
-			plus.data[j] += eps
-			minus.data[j] -= eps
+			plus := Array{Dims: in.Dims, Data: append([]float64{}, in.Data...)}
+			minus := Array{Dims: in.Dims, Data: append([]float64{}, in.Data...)}
+			plus.Data[j] += eps
+			minus.Data[j] -= eps
 			ins[i] = plus
 			lp := loss(ins)
 			ins[i] = minus
 			lm := loss(ins)
 			numeric := (lp - lm) / (2 * eps)
-			got := grads[i].data[j]
+			got := grads[i].Data[j]
 			rel := math.Abs(got-numeric) / math.Max(1e-3, math.Abs(numeric)+math.Abs(got))
 			worst = math.Max(worst, rel)
 			if rel > 1e-5 {
@@ -133,14 +132,14 @@ func checkGradients(t *testing.T, name string, fn func(inputs []*Node) *Node, in
 }
 
 // checkClose compares two arrays element-wise; returns the worst relative error.
-func checkClose(t *testing.T, name string, got, want array, tol float64) {
+func CheckClose(t *testing.T, name string, got, want Array, tol float64) {
 	t.Helper()
-	if len(got.data) != len(want.data) {
-		t.Fatalf("%s: got %v elements (dims %v), want %v (dims %v)", name, len(got.data), got.dims, len(want.data), want.dims)
+	if len(got.Data) != len(want.Data) {
+		t.Fatalf("%s: got %v elements (dims %v), want %v (dims %v)", name, len(got.Data), got.Dims, len(want.Data), want.Dims)
 	}
 	worst := 0.0
-	for i := range got.data {
-		rel := math.Abs(got.data[i]-want.data[i]) / math.Max(1, math.Abs(want.data[i]))
+	for i := range got.Data {
+		rel := math.Abs(got.Data[i]-want.Data[i]) / math.Max(1, math.Abs(want.Data[i]))
 		if rel > worst {
 			worst = rel
 		}

@@ -1,0 +1,140 @@
+package weights
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// File is a decoded weights file: its manifest and tensors. Decode returns
+// tensors sorted by name; Encode accepts them in any order.
+type File struct {
+	Manifest Manifest
+	Tensors  []Tensor
+}
+
+// Get returns the tensor with the given name.
+func (f *File) Get(name string) (*Tensor, bool) {
+	for i := range f.Tensors {
+		if f.Tensors[i].Name == name {
+			return &f.Tensors[i], true
+		}
+	}
+	return nil, false
+}
+
+// Names returns the tensor names, sorted.
+func (f *File) Names() []string {
+	names := make([]string, len(f.Tensors))
+	for i, t := range f.Tensors {
+		names[i] = t.Name
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Checksum returns the "sha256:<hex>" checksum Encode would store for f.
+func (f *File) Checksum() (string, error) {
+	e, err := prepare(f)
+	if err != nil {
+		return "", err
+	}
+	return e.checksum, nil
+}
+
+// ID returns the model identity: the first 16 hex digits of the checksum.
+// It changes with any change to the tensors or the manifest, so a codec that
+// records it refuses to decode with any other model. It equals Identity of
+// the encoded file.
+func (f *File) ID() (string, error) {
+	sum, err := f.Checksum()
+	if err != nil {
+		return "", err
+	}
+	return idFromChecksum(sum), nil
+}
+
+// Read reads a whole weights file from r and decodes it.
+func Read(r io.Reader) (*File, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("reading weights: %w", err)
+	}
+	return Decode(data)
+}
+
+// ReadFile reads and decodes the weights file at path.
+func ReadFile(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading weights: %w", err)
+	}
+	f, err := Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// WriteFile writes f to path atomically: it writes a temporary file in the
+// same folder, syncs it and renames it over path, so readers (and a crash
+// mid-write) see either the old file or the complete new one. The temporary
+// file is removed on error.
+func WriteFile(path string, f *File) (err error) {
+	// Validate before creating anything on disk.
+	e, err := prepare(f)
+	if err != nil {
+		return fmt.Errorf("encoding weights: %w", err)
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("writing weights: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tmp.Close() // may already be closed: the error is irrelevant
+			_ = os.Remove(tmp.Name())
+			err = fmt.Errorf("writing weights to %s: %w", path, err)
+		}
+	}()
+	w := bufio.NewWriterSize(tmp, 1<<20)
+	if err := e.writeTo(w); err != nil {
+		return err
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	// CreateTemp uses mode 0600; weights are not secret.
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	syncDir(dir)
+	return nil
+}
+
+// syncDir makes the rename durable where the OS supports syncing a folder;
+// failure is ignored because the file itself is complete either way.
+func syncDir(dir string) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return
+	}
+	_ = d.Sync()
+	_ = d.Close()
+}
