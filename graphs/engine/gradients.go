@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"slices"
 
-	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // GoMLX's idiom for graph code
 	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // GoMLX's idiom for graph code
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
@@ -21,8 +21,9 @@ var stockVJP = map[NodeType]VJP{}
 
 func installGradients() {
 	for nodeType, vjp := range map[NodeType]VJP{
-		NodeTypeDotGeneral: dotGeneralVJP,
-		NodeTypeDot:        dotVJP,
+		NodeTypeDotGeneral:  dotGeneralVJP,
+		NodeTypeDot:         dotVJP,
+		NodeTypeConvGeneral: convGeneralVJP,
 	} {
 		stockVJP[nodeType] = VJPRegistration[nodeType]
 		VJPRegistration[nodeType] = onEngine(nodeType, vjp)

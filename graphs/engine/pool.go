@@ -40,7 +40,7 @@ func (b *Builder) selectAndScatter(operand, source backends.Op, windowDimensions
 	indices := b.indexConstant(table.index, p*k, 1)
 	windows := must(b.Builder.Gather(flat, indices, 1, nil, []int{0}, []int{0}, []int{1}, false))
 	windows = b.reshape(windows, p, k)
-	winner := must(b.Builder.ArgMinMax(windows, 1, dtypes.Int32, isMin))                         // [p]
+	winner := must(b.Builder.ArgMinMax(windows, 1, dtypes.Int32, isMin)) // [p]
 
 	// Flat table position of each winner: p·k + winner.
 	rowStart := make([]int32, p)

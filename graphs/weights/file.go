@@ -138,3 +138,25 @@ func syncDir(dir string) {
 	_ = d.Sync()
 	_ = d.Close()
 }
+
+// LooksLike reports whether head (the first bytes of a file, at least 9) starts like a safetensors
+// file: a little-endian header length within limits followed by '{'. Hosts use it to tell weights
+// from IDX or .mz files by content.
+func LooksLike(head []byte) bool {
+	if len(head) < 9 {
+		return false
+	}
+	n := le.Uint64(head[:8])
+	return n >= 2 && n <= MaxHeaderSize && head[8] == '{'
+}
+
+// NumParams returns the number of elements over all tensors.
+func (f *File) NumParams() int {
+	total := 0
+	for i := range f.Tensors {
+		if n, err := f.Tensors[i].NumElements(); err == nil {
+			total += n
+		}
+	}
+	return total
+}

@@ -57,7 +57,12 @@ func catch(err *error) {
 
 // FromGoMLX copies a GoMLX tensor (local or on a device) into a Tensor.
 func FromGoMLX(name string, t *tensors.Tensor) (out Tensor, err error) {
-	defer catch(&err)
+	defer func() {
+		if err != nil {
+			out = Tensor{}
+		}
+	}()
+	defer catch(&err) // runs first: a panic becomes err, then out is cleared
 	if t == nil {
 		return Tensor{}, fmt.Errorf("tensor %q: nil GoMLX tensor", name)
 	}
@@ -89,6 +94,11 @@ func FromGoMLX(name string, t *tensors.Tensor) (out Tensor, err error) {
 
 // ToGoMLX returns a new local GoMLX tensor with t's values.
 func (t *Tensor) ToGoMLX() (out *tensors.Tensor, err error) {
+	defer func() {
+		if err != nil {
+			out = nil
+		}
+	}()
 	defer catch(&err)
 	if err := t.Validate(); err != nil {
 		return nil, err
@@ -337,6 +347,11 @@ func WithoutTrainingState() Option {
 // are listed in Manifest.NonTrainable, replacing what m had there. Every
 // saved variable must have a value (initialize the context first).
 func FromContext(ctx *context.Context, m Manifest, opts ...Option) (f *File, err error) {
+	defer func() {
+		if err != nil {
+			f = nil
+		}
+	}()
 	defer catch(&err)
 	if ctx == nil {
 		return nil, fmt.Errorf("weights from context: nil context")

@@ -1,0 +1,140 @@
+// Package bench defines the engine's reference training workloads (W1 dense autoencoder, W2 small
+// CNN, W3 paper-size CapsNet step) and times them on any backend, so `go test -bench`, `mnistzip
+// bench` and the GPU check all measure the same graphs.
+package bench
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
+	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/losses"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+)
+
+// Workload is one training step to time: a model, a loss and the batch it trains on.
+type Workload struct {
+	Name        string
+	Description string
+	Batch       int
+	// FLOPs is the multiply-add count ×2 of one training step's matrix products and convolutions
+	// (forward + both gradients ≈ 3× forward), for GFLOP/s figures.
+	FLOPs  float64
+	model  train.ModelFn
+	loss   train.LossFn
+	inputs func(rng *rand.Rand) []*tensors.Tensor
+	labels func(rng *rand.Rand) []*tensors.Tensor
+}
+
+// W1 is the dense autoencoder 784-512-32-512-784, MSE, Adam, batch 128.
+func W1() *Workload {
+	const batch = 128
+	macs := float64(784*512+512*32+32*512+512*784) * batch
+	return &Workload{
+		Name: "W1", Description: "dense AE 784-512-32-512-784, MSE, Adam, batch 128", Batch: batch, FLOPs: 6 * macs,
+		model: func(ctx *context.Context, _ any, in []*Node) []*Node {
+			x := in[0]
+			for i, d := range []int{512, 32, 512} {
+				x = layers.DenseWithBias(ctx.In(fmt.Sprintf("dense%d", i)), x, d)
+				if d != 32 {
+					x = activations.Relu(x)
+				}
+			}
+			return []*Node{Sigmoid(layers.DenseWithBias(ctx.In("out"), x, 784))}
+		},
+		loss:   losses.MeanSquaredError,
+		inputs: func(rng *rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{randImages(rng, batch, 784)} },
+		labels: func(rng *rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{randImages(rng, batch, 784)} },
+	}
+}
+
+// W2 is the small CNN conv3×3×32 → conv3×3×64/2 → conv3×3×64/2 → dense 128 → dense 10, softmax
+// cross-entropy, Adam, batch 64.
+func W2() *Workload {
+	const batch = 64
+	macs := float64(28*28*9*1*32+14*14*9*32*64+7*7*9*64*64+7*7*64*128+128*10) * batch
+	return &Workload{
+		Name: "W2", Description: "CNN conv32 → conv64/2 → conv64/2 → 128 → 10, Adam, batch 64", Batch: batch, FLOPs: 6 * macs,
+		model: func(ctx *context.Context, _ any, in []*Node) []*Node {
+			x := Reshape(in[0], batch, 28, 28, 1)
+			for i, c := range []struct{ filters, stride int }{{32, 1}, {64, 2}, {64, 2}} {
+				x = layers.Convolution(ctx.In(fmt.Sprintf("conv%d", i)), x).Filters(c.filters).KernelSize(3).
+					Strides(c.stride).PadSame().Done()
+				x = activations.Relu(x)
+			}
+			x = Reshape(x, batch, -1)
+			x = activations.Relu(layers.DenseWithBias(ctx.In("dense0"), x, 128))
+			return []*Node{layers.DenseWithBias(ctx.In("logits"), x, 10)}
+		},
+		loss:   losses.SparseCategoricalCrossEntropyLogits,
+		inputs: func(rng *rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{randImages(rng, batch, 784)} },
+		labels: func(rng *rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{randLabels(rng, batch)} },
+	}
+}
+
+func randImages(rng *rand.Rand, n, size int) *tensors.Tensor {
+	data := make([]float32, n*size)
+	for i := range data {
+		data[i] = rng.Float32()
+	}
+	return tensors.FromFlatDataAndDimensions(data, n, size)
+}
+
+func randLabels(rng *rand.Rand, n int) *tensors.Tensor {
+	data := make([]int32, n)
+	for i := range data {
+		data[i] = int32(rng.IntN(10))
+	}
+	return tensors.FromFlatDataAndDimensions(data, n, 1)
+}
+
+// Result is the timing of one workload on one backend.
+type Result struct {
+	Workload    string
+	Backend     string
+	SecPerStep  float64
+	Steps       int
+	CompileSecs float64 // first step: graph building + compilation + one step
+	Err         error
+}
+
+// GFLOPs returns the achieved throughput.
+func (r Result) GFLOPs(w *Workload) float64 { return w.FLOPs / r.SecPerStep / 1e9 }
+
+// Time builds the workload's trainer on backend, runs one warm-up step (compilation) and then steps
+// until minTime has passed (at least minSteps), returning seconds per step.
+func Time(backend backends.Backend, w *Workload, minSteps int, minTime time.Duration) (res Result) {
+	res = Result{Workload: w.Name, Backend: backend.Name()}
+	defer func() {
+		if r := recover(); r != nil {
+			res.Err = fmt.Errorf("%v", r)
+		}
+	}()
+	rng := rand.New(rand.NewPCG(1, 2))
+	ctx := context.New()
+	trainer := train.NewTrainer(backend, ctx, w.model, w.loss, optimizers.Adam().LearningRate(1e-3).Done(), nil, nil)
+	inputs, labels := w.inputs(rng), w.labels(rng)
+	start := time.Now()
+	if _, err := trainer.TrainStep(nil, inputs, labels); err != nil {
+		res.Err = err
+		return res
+	}
+	res.CompileSecs = time.Since(start).Seconds()
+	start = time.Now()
+	for res.Steps < minSteps || time.Since(start) < minTime {
+		if _, err := trainer.TrainStep(nil, inputs, labels); err != nil {
+			res.Err = err
+			return res
+		}
+		res.Steps++
+	}
+	res.SecPerStep = time.Since(start).Seconds() / float64(res.Steps)
+	return res
+}

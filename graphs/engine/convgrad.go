@@ -1,0 +1,122 @@
+package engine
+
+import (
+	"reflect"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// GoMLX's gradient of a strided convolution with respect to its input is a convolution over the output
+// gradient dilated by the stride: on an im2col engine three quarters of that work (for stride 2)
+// multiplies inserted zeros. Here both gradients reuse the forward's window table instead:
+//
+//	patches[p, w, b, c] = x[b, table[p, w], c]                      (one Gather, as in the forward)
+//	dKernel[w, c, o]    = Σ_{p,b} patches[p, w, b, c] · dy[b, p, o]  (one matrix product)
+//	dPatches[b, p, w, c] = Σ_o dy[b, p, o] · kernel[w, c, o]         (one matrix product)
+//	dx[b, s, c]         = Σ_{table[p, w] = s} dPatches[b, p, w, c]   (one ScatterSum, Gather's adjoint)
+
+type convParams struct {
+	axes                               backends.ConvolveAxesConfig
+	strides, inputDilations, kDilation []int
+	paddings                           [][2]int
+	channelGroups, batchGroups         int
+}
+
+// readConvParams reads a ConvGeneral node's parameters (see nodeIntsParam for why reflection).
+func readConvParams(node *Node) convParams {
+	params := reflect.ValueOf(node).Elem().FieldByName("inputs").Elem().Elem()
+	axes := params.FieldByName("axes")
+	ints := func(v reflect.Value) []int {
+		out := make([]int, v.Len())
+		for i := range out {
+			out[i] = int(v.Index(i).Int())
+		}
+		return out
+	}
+	p := convParams{
+		axes: backends.ConvolveAxesConfig{
+			InputBatch: int(axes.FieldByName("InputBatch").Int()), InputChannels: int(axes.FieldByName("InputChannels").Int()),
+			InputSpatial:        ints(axes.FieldByName("InputSpatial")),
+			KernelInputChannels: int(axes.FieldByName("KernelInputChannels").Int()), KernelOutputChannels: int(axes.FieldByName("KernelOutputChannels").Int()),
+			KernelSpatial: ints(axes.FieldByName("KernelSpatial")),
+			OutputBatch:   int(axes.FieldByName("OutputBatch").Int()), OutputChannels: int(axes.FieldByName("OutputChannels").Int()),
+			OutputSpatial: ints(axes.FieldByName("OutputSpatial")),
+		},
+		strides:        ints(params.FieldByName("strides")),
+		inputDilations: ints(params.FieldByName("inputDilations")),
+		kDilation:      ints(params.FieldByName("kernelDilations")),
+		channelGroups:  int(params.FieldByName("channelGroupCount").Int()),
+		batchGroups:    int(params.FieldByName("batchGroupCount").Int()),
+	}
+	pads := params.FieldByName("paddings")
+	for i := range pads.Len() {
+		p.paddings = append(p.paddings, [2]int{int(pads.Index(i).Index(0).Int()), int(pads.Index(i).Index(1).Int())})
+	}
+	return p
+}
+
+func convGeneralVJP(node *Node, vs []*Node, outputShape shapes.Shape) []*Node {
+	p := readConvParams(node)
+	for _, d := range p.inputDilations {
+		if d != 1 {
+			return stockVJP[NodeTypeConvGeneral](node, vs, outputShape)
+		}
+	}
+	if p.channelGroups > 1 || p.batchGroups > 1 {
+		return stockVJP[NodeTypeConvGeneral](node, vs, outputShape)
+	}
+	x, kernel, v := node.Inputs()[0], node.Inputs()[1], vs[0]
+	axes := p.axes
+	rank := len(axes.InputSpatial)
+	xd, kd := x.Shape().Dimensions, kernel.Shape().Dimensions
+	batch, channels, outChannels := xd[axes.InputBatch], xd[axes.InputChannels], kd[axes.KernelOutputChannels]
+	inDims, kDims := make([]int, rank), make([]int, rank)
+	for r := range rank {
+		inDims[r], kDims[r] = xd[axes.InputSpatial[r]], kd[axes.KernelSpatial[r]]
+	}
+	table, err := newWindowTable(inDims, kDims, p.strides, p.paddings, nil, p.kDilation)
+	if err != nil {
+		panic(err)
+	}
+	P, W, S := table.numOut, table.numWindow, table.numIn
+	g := x.Graph()
+	indices := Reshape(Const(g, table.index), P*W, 1)
+
+	// x → [S+1, batch·channels] with a zero row for padding; patches [P, W, batch, channels].
+	xs := TransposeAllAxes(x, append(append(append([]int{}, axes.InputSpatial...), axes.InputBatch), axes.InputChannels)...)
+	xs = Reshape(xs, S, batch*channels)
+	xs = Concatenate([]*Node{xs, ZerosLike(Slice(xs, AxisRange(0, 1)))}, 0)
+	patches := Reshape(Gather(xs, indices), P, W, batch, channels)
+
+	// dy → [batch, P, outChannels].
+	dy := TransposeAllAxes(v, append(append([]int{axes.OutputBatch}, axes.OutputSpatial...), axes.OutputChannels)...)
+	dy = Reshape(dy, batch, P, outChannels)
+
+	// Kernel gradient [W, channels, outChannels] → kernel layout.
+	dK := DotGeneral(patches, []int{0, 2}, nil, dy, []int{1, 0}, nil)
+	dK = Reshape(dK, append(append(append([]int{}, kDims...), channels), outChannels)...)
+	kPerm := make([]int, rank+2) // from [spatial..., in, out] to the kernel's own layout
+	for r, a := range axes.KernelSpatial {
+		kPerm[a] = r
+	}
+	kPerm[axes.KernelInputChannels], kPerm[axes.KernelOutputChannels] = rank, rank+1
+	dK = TransposeAllAxes(dK, kPerm...)
+
+	// Input gradient: dPatches [batch, P, W, channels] → [P·W, batch·channels] → ScatterSum.
+	k := TransposeAllAxes(kernel, append(append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels), axes.KernelOutputChannels)...)
+	k = Reshape(k, W, channels, outChannels)
+	dPatches := DotGeneral(dy, []int{2}, nil, k, []int{2}, nil) // [batch, P, W, channels]
+	dPatches = Reshape(TransposeAllAxes(dPatches, 1, 2, 0, 3), P*W, batch*channels)
+	dx := Scatter(indices, dPatches, shapes.Make(x.DType(), S+1, batch*channels), false, false)
+	dx = Slice(dx, AxisRange(0, S))
+	dx = Reshape(dx, append(append(append([]int{}, inDims...), batch), channels)...)
+	xPerm := make([]int, rank+2) // from [spatial..., batch, channels] to x's layout
+	for r, a := range axes.InputSpatial {
+		xPerm[a] = r
+	}
+	xPerm[axes.InputBatch], xPerm[axes.InputChannels] = rank, rank+1
+	dx = TransposeAllAxes(dx, xPerm...)
+	return []*Node{dx, dK}
+}

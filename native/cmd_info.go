@@ -1,0 +1,88 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mnistzip/mnistzip/codec/idx"
+	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+func init() {
+	register(&command{
+		name:    "info",
+		summary: "Describe IDX files (raw or gzip), weights files and .mz archives.",
+		usage:   "FILE...",
+		setup: func(fs *pflag.FlagSet) func([]string) error {
+			histogram := fs.Bool("histogram", true, "for IDX label files (N ubyte), print the class histogram")
+			return func(args []string) error {
+				if len(args) == 0 {
+					return usagef("info needs at least one FILE")
+				}
+				var firstErr error
+				for _, path := range args {
+					if err := describe(path, *histogram); err != nil {
+						fmt.Fprintf(os.Stderr, "mnistzip info: %v\n", oneLine(err))
+						if firstErr == nil {
+							firstErr = err
+						}
+					}
+				}
+				if firstErr != nil {
+					return errAlreadyReported
+				}
+				return nil
+			}
+		},
+	})
+}
+
+// errAlreadyReported makes the command exit 1 without printing again.
+var errAlreadyReported = errors.New("")
+
+// describe prints one line (plus a histogram for label files) about path, detecting its kind by content.
+func describe(path string, histogram bool) error {
+	head := make([]byte, 16)
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	n, _ := f.Read(head)
+	f.Close()
+	head = head[:n]
+	if weights.LooksLike(head) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		w, err := weights.Decode(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		id, _ := w.ID()
+		fmt.Fprintf(stdout, "%s: mnistzip weights, model %q, %d tensors, %d parameters, id %s\n", path, w.Manifest.Model, len(w.Tensors), w.NumParams(), id)
+		if w.Manifest.Command != "" {
+			fmt.Fprintf(stdout, "  trained by: %s (seed %d)\n", w.Manifest.Command, w.Manifest.Seed)
+		}
+		for _, k := range sortedKeys(w.Manifest.Metrics) {
+			fmt.Fprintf(stdout, "  %s = %.6g\n", k, w.Manifest.Metrics[k])
+		}
+		return nil
+	}
+	h, data, err := idx.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	fmt.Fprintf(stdout, "%s: %s\n", path, h)
+	if histogram && h.Type == idx.Ubyte && h.Rank() == 1 {
+		hist := mnist.Histogram(data)
+		for class, count := range hist {
+			fmt.Fprintf(stdout, "  class %d: %6d  %5.2f%%\n", class, count, 100*float64(count)/float64(max(1, len(data))))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/debug"
+	"sort"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mnistzip/mnistzip/graphs"
+)
+
+// version is set at build time with -ldflags "-X main.version=..."; otherwise it comes from build info.
+var version = ""
+
+func toolVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+func gomlxVersion() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range info.Deps {
+			if d.Path == "github.com/gomlx/gomlx" {
+				return d.Version
+			}
+		}
+	}
+	return "unknown"
+}
+
+func init() {
+	register(&command{
+		name:    "version",
+		summary: "Print the version, the GoMLX version and the backends this machine can run.",
+		usage:   "",
+		setup: func(fs *pflag.FlagSet) func([]string) error {
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usagef("version takes no arguments")
+				}
+				fmt.Fprintf(stdout, "mnistzip %s (GoMLX %s, %s, %s/%s, %d CPUs)\n", toolVersion(), gomlxVersion(),
+					runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+				plugins := graphs.InstalledXLAPlugins()
+				if len(plugins) == 0 {
+					fmt.Fprintf(stdout, "XLA: no PJRT plugin installed (install with 'mnistzip install-xla', or set PJRT_PLUGIN_LIBRARY_PATH)\n")
+				} else {
+					names := make([]string, 0, len(plugins))
+					for n := range plugins {
+						names = append(names, n)
+					}
+					sort.Strings(names)
+					for _, n := range names {
+						fmt.Fprintf(stdout, "XLA: PJRT plugin %q at %s\n", n, plugins[n])
+					}
+				}
+				_, choice, err := graphs.NewBackend("auto")
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "backend auto → %s\n", choice)
+				return nil
+			}
+		},
+	})
+	register(&command{
+		name:    "install-xla",
+		summary: "Download and install the PJRT plugins for XLA (CPU, and CUDA when a GPU is present). Needs internet.",
+		usage:   "",
+		setup: func(fs *pflag.FlagSet) func([]string) error {
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usagef("install-xla takes no arguments")
+				}
+				return graphs.InstallXLA()
+			}
+		},
+	})
+}
