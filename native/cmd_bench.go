@@ -38,11 +38,11 @@ func init() {
 					fmt.Fprintf(stdout, " %12s", s+" s/step")
 				}
 				fmt.Fprintf(stdout, " %9s %8s\n", "GFLOP/s", "ratio")
-				for _, w := range []*bench.Workload{bench.W1(), bench.W2()} {
+				for _, w := range []*bench.Workload{bench.W1(), bench.W2(), bench.W3Small(), bench.W3()} {
 					fmt.Fprintf(stdout, "%-4s %-58s", w.Name, w.Description)
 					var first, last float64
 					for i, b := range bks {
-						r := bench.Time(b, w, 3, *minTime)
+						r := bench.Time(b, w, 2, *minTime)
 						if r.Err != nil {
 							fmt.Fprintf(stdout, " %12s", "fails")
 							continue

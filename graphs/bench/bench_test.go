@@ -35,3 +35,6 @@ func BenchmarkW1Stock(b *testing.B) {
 func BenchmarkW2Engine(b *testing.B) { benchWorkload(b, engineBackend(b), W2()) }
 
 var _ = time.Second
+
+func BenchmarkW3Engine(b *testing.B)      { benchWorkload(b, engineBackend(b), W3()) }
+func BenchmarkW3SmallEngine(b *testing.B) { benchWorkload(b, engineBackend(b), W3Small()) }

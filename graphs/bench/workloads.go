@@ -17,6 +17,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+
+	"github.com/mnistzip/mnistzip/graphs/models"
 )
 
 // Workload is one training step to time: a model, a loss and the batch it trains on.
@@ -76,6 +78,43 @@ func W2() *Workload {
 		loss:   losses.SparseCategoricalCrossEntropyLogits,
 		inputs: func(rng *rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{randImages(rng, batch, 784)} },
 		labels: func(rng *rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{randLabels(rng, batch)} },
+	}
+}
+
+// W3 is one training step of the paper-size CapsNet (conv 9×9×256, primary capsules 9×9/2 → 32×6×6×8,
+// digit capsules 10×16 with 3 routing iterations, decoder 512-1024-784), batch 16, Adam.
+func W3() *Workload {
+	return capsNetWorkload("W3", "CapsNet paper size (8.2M params), 3 routings, Adam, batch 16", models.CapsNetPaper, 16)
+}
+
+// W3Small is W3 with models.CapsNetSmall.
+func W3Small() *Workload {
+	return capsNetWorkload("W3s", "CapsNet small (64-ch conv, 8 capsule types), Adam, batch 16", models.CapsNetSmall, 16)
+}
+
+func capsNetWorkload(name, desc string, cfg models.CapsNetConfig, batch int) *Workload {
+	primaryCh := cfg.PrimaryTypes * cfg.PrimaryDim
+	numPrimary := 36 * cfg.PrimaryTypes
+	macs := float64(20*20*81*cfg.Conv1Channels+36*81*cfg.Conv1Channels*primaryCh+
+		numPrimary*10*cfg.DigitDim*cfg.PrimaryDim+cfg.RoutingIterations*2*numPrimary*10*cfg.DigitDim+
+		10*cfg.DigitDim*cfg.Decoder[0]+cfg.Decoder[0]*cfg.Decoder[1]+cfg.Decoder[1]*784) * float64(batch)
+	var labels *tensors.Tensor // the decoder's mask (an input) and the loss's labels are the same draw
+	return &Workload{
+		Name: name, Description: desc, Batch: batch, FLOPs: 6 * macs,
+		model: func(ctx *context.Context, _ any, in []*Node) []*Node {
+			images := Reshape(in[0], batch, 28, 28, 1)
+			out := models.CapsNet(ctx, cfg, images, Reshape(in[1], batch))
+			return []*Node{out.Lengths, out.Reconstruction, in[0]}
+		},
+		loss: func(labels, predictions []*Node) *Node {
+			out := models.CapsNetOutputs{Lengths: predictions[0], Reconstruction: predictions[1]}
+			return models.CapsNetLoss(out, Reshape(labels[0], batch), predictions[2])
+		},
+		inputs: func(rng *rand.Rand) []*tensors.Tensor {
+			labels = randLabels(rng, batch)
+			return []*tensors.Tensor{randImages(rng, batch, 784), labels}
+		},
+		labels: func(*rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{labels} },
 	}
 }
 

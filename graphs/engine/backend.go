@@ -25,6 +25,9 @@ type Backend struct {
 
 // New returns the engine backend. config is passed to simplego (e.g. "parallelism=1").
 func New(config string) (*Backend, error) {
+	if config == "" {
+		config = defaultConfig
+	}
 	inner, err := simplego.New(config)
 	if err != nil {
 		return nil, fmt.Errorf("pure-Go engine: %w", err)

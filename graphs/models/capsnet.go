@@ -1,0 +1,113 @@
+// Package models holds mnistzip's models as GoMLX graphs. Each model is a plain function of a
+// context and input nodes, so it runs and trains on every backend (pure-Go engine, XLA).
+package models
+
+import (
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // GoMLX's idiom for graph code
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
+	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
+)
+
+// CapsNetConfig sizes a Capsule Network (Sabour, Frosst, Hinton 2017, "Dynamic Routing Between
+// Capsules").
+type CapsNetConfig struct {
+	Conv1Channels     int // paper: 256
+	PrimaryTypes      int // paper: 32 capsule types (channels = types × PrimaryDim)
+	PrimaryDim        int // paper: 8
+	DigitDim          int // paper: 16
+	RoutingIterations int // paper: 3
+	Decoder           [2]int
+}
+
+// CapsNetPaper is the paper's configuration: conv 9×9×256 → 32×6×6 primary capsules of 8-D → 10
+// digit capsules of 16-D, 3 routing iterations, decoder 512-1024-784. 8.2M parameters.
+var CapsNetPaper = CapsNetConfig{Conv1Channels: 256, PrimaryTypes: 32, PrimaryDim: 8, DigitDim: 16, RoutingIterations: 3, Decoder: [2]int{512, 1024}}
+
+// CapsNetSmall keeps the architecture (kernel sizes, strides, routing, capsule dimensions, decoder) but
+// narrows the convolutions to 64 channels and 8 primary capsule types (288 primary capsules instead of
+// 1152): about 30× fewer multiply-adds, so it trains on 2 CPU cores in hours instead of days.
+var CapsNetSmall = CapsNetConfig{Conv1Channels: 64, PrimaryTypes: 8, PrimaryDim: 8, DigitDim: 16, RoutingIterations: 3, Decoder: [2]int{512, 1024}}
+
+const squashEpsilon = 1e-7
+
+// Squash is the capsule non-linearity v = (‖s‖²/(1+‖s‖²))·s/‖s‖ along axis; the epsilon inside the
+// square root keeps zero vectors at zero instead of NaN (in value and gradient).
+func Squash(s *Node, axis int) *Node {
+	sq := ReduceAndKeep(Square(s), ReduceSum, axis)
+	scale := Div(sq, OnePlus(sq))
+	return Mul(s, Div(scale, Sqrt(AddScalar(sq, squashEpsilon))))
+}
+
+// CapsNetOutputs are the network's outputs for one batch.
+type CapsNetOutputs struct {
+	Lengths        *Node // [batch, 10]: class scores, the digit capsules' lengths
+	DigitCaps      *Node // [batch, 10, DigitDim]
+	Reconstruction *Node // [batch, 784], in [0, 1]
+}
+
+// CapsNet builds the network on images [batch, 28, 28, 1] in [0, 1]. mask [batch] (int32 class) picks
+// the digit capsule fed to the decoder; nil masks with the longest capsule (test time).
+func CapsNet(ctx *context.Context, cfg CapsNetConfig, images, mask *Node) CapsNetOutputs {
+	batch := images.Shape().Dimensions[0]
+	x := layers.Convolution(ctx.In("conv1"), images).Filters(cfg.Conv1Channels).KernelSize(9).NoPadding().Done()
+	x = activations.Relu(x) // [batch, 20, 20, conv1]
+	x = layers.Convolution(ctx.In("primary"), x).Filters(cfg.PrimaryTypes * cfg.PrimaryDim).KernelSize(9).Strides(2).NoPadding().Done()
+	grid := x.Shape().Dimensions[1] * x.Shape().Dimensions[2] // 6×6
+	numPrimary := grid * cfg.PrimaryTypes
+	u := Squash(Reshape(x, batch, numPrimary, cfg.PrimaryDim), -1) // [batch, 1152, 8]
+
+	// û[b, i, j, :] = W[i, j]·u[b, i]: one 8→16 matrix per (primary, digit) pair.
+	w := ctx.In("digitcaps").VariableWithShape("weights", shapes.Make(u.DType(), numPrimary, 10, cfg.DigitDim, cfg.PrimaryDim)).ValueGraph(images.Graph())
+	uHat := DotGeneral(u, []int{2}, []int{1}, w, []int{3}, []int{0}) // [1152, batch, 10, 16]
+	uHat = TransposeAllAxes(uHat, 1, 0, 2, 3)                        // [batch, 1152, 10, 16]
+
+	v := route(uHat, cfg.RoutingIterations) // [batch, 10, 16]
+	lengths := Sqrt(AddScalar(ReduceSum(Square(v), -1), squashEpsilon))
+
+	if mask == nil {
+		mask = ArgMax(lengths, -1, dtypes.Int32)
+	}
+	onehot := OneHot(mask, 10, v.DType())    // [batch, 10]
+	masked := Mul(v, InsertAxes(onehot, -1)) // [batch, 10, 16]
+	h := Reshape(masked, batch, 10*cfg.DigitDim)
+	h = activations.Relu(layers.DenseWithBias(ctx.In("decoder1"), h, cfg.Decoder[0]))
+	h = activations.Relu(layers.DenseWithBias(ctx.In("decoder2"), h, cfg.Decoder[1]))
+	recon := Sigmoid(layers.DenseWithBias(ctx.In("decoder3"), h, 784))
+	return CapsNetOutputs{Lengths: lengths, DigitCaps: v, Reconstruction: recon}
+}
+
+// route is routing by agreement: logits b start at 0 for every example; each iteration couples every
+// primary capsule to the digit capsules with c = softmax(b) over the 10 digit capsules (axis 2: the
+// coupling coefficients of one primary capsule sum to 1), s_j = Σ_i c_ij·û_j|i, v_j = squash(s_j), and
+// b_ij += û_j|i·v_j.
+func route(uHat *Node, iterations int) *Node {
+	d := uHat.Shape().Dimensions
+	b := Zeros(uHat.Graph(), shapes.Make(uHat.DType(), d[0], d[1], d[2]))
+	var v *Node
+	for it := range iterations {
+		c := Softmax(b, 2)                              // [batch, 1152, 10]
+		s := ReduceSum(Mul(InsertAxes(c, -1), uHat), 1) // [batch, 10, 16]
+		v = Squash(s, -1)
+		if it < iterations-1 {
+			b = Add(b, ReduceSum(Mul(uHat, InsertAxes(v, 1)), -1)) // [batch, 1152, 10]
+		}
+	}
+	return v
+}
+
+// CapsNetLoss is the margin loss (m+ = 0.9, m− = 0.1, λ = 0.5, summed over classes, averaged over the
+// batch) plus 0.0005 × the sum of squared reconstruction errors (averaged over the batch).
+func CapsNetLoss(out CapsNetOutputs, labels, images *Node) *Node {
+	batch := images.Shape().Dimensions[0]
+	t := OneHot(labels, 10, out.Lengths.DType())
+	present := Square(activations.Relu(AddScalar(Neg(out.Lengths), 0.9))) // max(0, 0.9 − ‖v‖)²
+	absent := Square(activations.Relu(AddScalar(out.Lengths, -0.1)))      // max(0, ‖v‖ − 0.1)²
+	margin := Add(Mul(t, present), MulScalar(Mul(OneMinus(t), absent), 0.5))
+	marginLoss := ReduceAllMean(ReduceSum(margin, -1))
+	diff := Sub(out.Reconstruction, Reshape(images, batch, 784))
+	reconLoss := MulScalar(ReduceAllMean(ReduceSum(Square(diff), -1)), 0.0005)
+	return Add(marginLoss, reconLoss)
+}
