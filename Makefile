@@ -65,8 +65,14 @@ serve: build wasm
 models: data build
 	@echo "trained models arrive with the model issues; 'make bench' measures the training engine"
 
+# One run, one table: the engine natively and under js/wasm (Node, one thread), stock simplego, and
+# TensorFlow.js in Node (cpu and wasm backends) as the peer, installed here only (never by make test).
 bench: build
-	$(BIN) bench
+	mkdir -p build/bench
+	PATH="$$PATH:$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench 'W1Engine$$|W2Engine$$' -benchtime 3x ./graphs/bench | tee build/bench/wasm.txt
+	cd bench && npm install --no-audit --no-fund --loglevel=error
+	node bench/tfjs_bench.mjs 5 > build/bench/tfjs.json
+	$(BIN) bench --wasm-results build/bench/wasm.txt --peer-results build/bench/tfjs.json
 
 clean:
 	rm -rf bin build
