@@ -60,7 +60,7 @@ wasm-test: wasm
 	PATH="$$PATH:$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -run 'TestConvolution|TestPooling|TestBatchNorm' ./graphs/engine/
 
 serve: build wasm
-	@echo "the demo page arrives with the browser issue; for now this builds the binary and the wasm"
+	$(BIN) serve --wasm-dir $(WASM_OUT)
 
 models: data build
 	@echo "trained models arrive with the model issues; 'make bench' measures the training engine"

@@ -26,7 +26,7 @@ func init() {
 				var firstErr error
 				for _, path := range args {
 					if err := describe(path, *histogram); err != nil {
-						fmt.Fprintf(os.Stderr, "mnistzip info: %v\n", oneLine(err))
+						fmt.Fprintf(stderr, "mnistzip info: %v\n", oneLine(err))
 						if firstErr == nil {
 							firstErr = err
 						}

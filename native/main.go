@@ -43,10 +43,14 @@ func main() {
 	os.Exit(runMain(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-var stdout io.Writer = os.Stdout
+// stdout and stderr are the command's outputs (tests substitute buffers).
+var (
+	stdout io.Writer = os.Stdout
+	stderr io.Writer = os.Stderr
+)
 
 func runMain(args []string, out, errOut io.Writer) int {
-	stdout = out
+	stdout, stderr = out, errOut
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 && args[0] == "help" {
 			if c, ok := commands[args[1]]; ok {

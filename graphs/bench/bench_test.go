@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 )
 
 func engineBackend(b *testing.B) backends.Backend {
-	e, err := engine.New("")
+	e, err := engine.New(os.Getenv("MNISTZIP_ENGINE_CONFIG"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -32,6 +32,9 @@ func New(config string) (*Backend, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pure-Go engine: %w", err)
 	}
+	if err := admitAllTasks(inner); err != nil {
+		return nil, fmt.Errorf("pure-Go engine: %w", err)
+	}
 	caps := inner.Capabilities().Clone()
 	for _, op := range filledOps {
 		caps.Operations[op] = true

@@ -2,8 +2,6 @@
 
 package engine
 
-// Under js/wasm there is one thread, and simplego's worker pool deadlocks there: an op running in a
-// pool goroutine waits for a free slot that only another blocked op could release (seen: DotGeneral
-// waiting in workersPool.WaitToStart forever). Sequential execution (parallelism=0) costs nothing on
-// one thread.
-const defaultConfig = "parallelism=0"
+// Under js/wasm there is one thread: simplego's inter-op parallelism only adds scheduling overhead,
+// so ops run in sequence (and intra-op splits run inline).
+const defaultConfig = "ops_sequential"

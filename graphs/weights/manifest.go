@@ -117,9 +117,22 @@ func (m *Manifest) UnmarshalJSON(data []byte) error {
 }
 
 // canonicalManifest is the exact manifest string Encode stores and hashes.
+//
+// The canonical form is the JSON with every object's keys sorted (struct fields included) and numbers
+// kept as written: re-marshalling a decoded manifest (whose nested values are maps and json.Numbers)
+// gives the same bytes, so a decoded file's ID equals the ID it was written with.
 func canonicalManifest(m *Manifest) ([]byte, error) {
 	b, err := json.Marshal(m)
 	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
+	}
+	if b, err = json.Marshal(generic); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidManifest, err)
 	}
 	return b, nil

@@ -285,3 +285,41 @@ func TestWriteFileReadFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestIDSurvivesRoundTrip: a manifest with nested structs and floats must give the same ID after
+// decoding as before encoding (the codec compares them).
+func TestIDSurvivesRoundTrip(t *testing.T) {
+	type entry struct {
+		Epoch int     `json:"epoch"`
+		Loss  float64 `json:"loss"`
+	}
+	tensor, err := FromFloat32("/w", []int{2}, []float32{1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &File{Manifest: Manifest{Model: "ae", Config: map[string]any{"z": 1, "history": []entry{{1, 0.25}, {2, 1.0 / 3}}},
+		Metrics: map[string]float64{"b": 9.95235, "a": 1e-7}}, Tensors: []Tensor{tensor}}
+	before, err := f.ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := g.ID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := Identity(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before != after || before != stored {
+		t.Errorf("IDs differ: before encoding %s, after decoding %s, stored %s", before, after, stored)
+	}
+}

@@ -1,0 +1,200 @@
+package models
+
+import (
+	"fmt"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
+	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
+
+	"github.com/mnistzip/mnistzip/graphs/nn"
+)
+
+// AEKind names the autoencoder family members.
+type AEKind string
+
+const (
+	AE       AEKind = "ae"       // convolutional autoencoder, transposed-convolution decoder
+	DAE      AEKind = "dae"      // denoising: trained on corrupted inputs against the clean image
+	SparseAE AEKind = "sparse"   // L1 activity penalty on a ReLU code
+	VAE      AEKind = "vae"      // variational, Gaussian latent (2-D by default)
+	SubPixel AEKind = "subpixel" // decoder upsamples by low-resolution convolution + periodic shuffle
+)
+
+// AEConfig configures one autoencoder. Zero values take the defaults of DefaultAEConfig.
+type AEConfig struct {
+	Kind     AEKind
+	CodeSize int    // latent size: 32 for the AEs, 2 for the VAE
+	Channels [2]int // encoder convolution widths (decoder mirrors them)
+	// Denoising corruption: "mask" sets a fraction of pixels to 0, "gaussian" adds N(0, σ²) and clips.
+	Noise      string
+	NoiseLevel float64 // mask fraction (default 0.3) or σ (default 0.5)
+	L1         float64 // sparse AE: weight of the mean absolute code activation in the loss
+}
+
+// DefaultAEConfig returns the defaults for kind.
+func DefaultAEConfig(kind AEKind) AEConfig {
+	c := AEConfig{Kind: kind, CodeSize: 32, Channels: [2]int{16, 32}}
+	switch kind {
+	case VAE:
+		c.CodeSize = 2
+	case DAE:
+		c.Noise, c.NoiseLevel = "mask", 0.3
+	case SparseAE:
+		c.L1 = 1e-3
+	}
+	return c
+}
+
+// Validate reports a configuration error in one line.
+func (c AEConfig) Validate() error {
+	switch c.Kind {
+	case AE, DAE, SparseAE, VAE, SubPixel:
+	default:
+		return fmt.Errorf("unknown autoencoder %q: want ae, dae, sparse, vae or subpixel", c.Kind)
+	}
+	if c.CodeSize < 1 || c.Channels[0] < 1 || c.Channels[1] < 1 {
+		return fmt.Errorf("code size and channels must be positive")
+	}
+	if c.Kind == DAE && c.Noise != "mask" && c.Noise != "gaussian" {
+		return fmt.Errorf("unknown noise %q: want mask or gaussian", c.Noise)
+	}
+	if c.Kind == DAE && c.Noise == "mask" && (c.NoiseLevel < 0 || c.NoiseLevel >= 1) {
+		return fmt.Errorf("mask fraction %g outside [0, 1)", c.NoiseLevel)
+	}
+	return nil
+}
+
+// AEOutputs are an autoencoder's outputs for a batch of images [batch, 28, 28, 1] in [0, 1].
+type AEOutputs struct {
+	Input  *Node // what the encoder saw: the image, or its corrupted version for the DAE in training
+	Code   *Node // [batch, CodeSize]: the code (VAE: the latent mean)
+	LogVar *Node // VAE only: [batch, CodeSize] log-variance of q(z|x)
+	Logits *Node // [batch, 28, 28, 1] reconstruction logits; Sigmoid(Logits) is the reconstruction
+}
+
+// Encode maps images to the code (VAE: to mean and log-variance).
+func Encode(ctx *context.Context, cfg AEConfig, images *Node) (code, logVar *Node) {
+	ctx = ctx.In("encoder")
+	batch := images.Shape().Dimensions[0]
+	x := images
+	for i, ch := range cfg.Channels {
+		x = layers.Convolution(ctx.In(fmt.Sprintf("conv%d", i)), x).Filters(ch).KernelSize(3).Strides(2).PadSame().Done()
+		x = activations.Relu(x) // 14×14, then 7×7
+	}
+	x = Reshape(x, batch, -1)
+	code = layers.DenseWithBias(ctx.In("code"), x, cfg.CodeSize)
+	switch cfg.Kind {
+	case VAE:
+		logVar = layers.DenseWithBias(ctx.In("logvar"), x, cfg.CodeSize)
+	case SparseAE:
+		code = activations.Relu(code)
+	}
+	return code, logVar
+}
+
+// Decode maps codes [batch, CodeSize] to reconstruction logits [batch, 28, 28, 1].
+func Decode(ctx *context.Context, cfg AEConfig, code *Node) *Node {
+	ctx = ctx.In("decoder")
+	batch := code.Shape().Dimensions[0]
+	c0, c1 := cfg.Channels[0], cfg.Channels[1]
+	x := activations.Relu(layers.DenseWithBias(ctx.In("dense"), code, 7*7*c1))
+	x = Reshape(x, batch, 7, 7, c1)
+	if cfg.Kind == SubPixel {
+		x = activations.Relu(subPixelUpsample(ctx.In("up0"), x, c0, 2)) // 14×14
+		return subPixelUpsample(ctx.In("up1"), x, 1, 2)                 // 28×28
+	}
+	x = activations.Relu(transposedUpsample(ctx.In("up0"), x, c0)) // 14×14
+	return transposedUpsample(ctx.In("up1"), x, 1)                 // 28×28
+}
+
+// transposedUpsample doubles the resolution with a 4×4 stride-2 transposed convolution: the kernel
+// size is a multiple of the stride, so every output pixel gets the same number of taps (no
+// checkerboard pattern from uneven overlap).
+func transposedUpsample(ctx *context.Context, x *Node, outChannels int) *Node {
+	inChannels := x.Shape().Dimensions[3]
+	kernel := ctx.WithInitializer(initializers.HeFn(ctx)).VariableWithShape("kernel", shapes.Make(x.DType(), 4, 4, inChannels, outChannels)).ValueGraph(x.Graph())
+	bias := ctx.WithInitializer(initializers.Zero).VariableWithShape("bias", shapes.Make(x.DType(), outChannels)).ValueGraph(x.Graph())
+	return Add(nn.ConvTransposeSame(x, kernel, 2), Reshape(bias, 1, 1, 1, outChannels))
+}
+
+// subPixelUpsample is the efficient sub-pixel convolution (Shi et al. 2016): a 3×3 convolution at
+// the low resolution producing r²·outChannels maps, then the periodic shuffle to r× the resolution.
+// The kernel starts ICNR-initialized (Aitken et al. 2017, "Checkerboard artifact free sub-pixel
+// convolution"): the r² sub-kernels feeding one output channel start identical, so the initial
+// upsampling is nearest-neighbour and free of checkerboard artifacts.
+func subPixelUpsample(ctx *context.Context, x *Node, outChannels, r int) *Node {
+	inChannels := x.Shape().Dimensions[3]
+	icnr := func(g *Graph, shape shapes.Shape) *Node {
+		base := initializers.HeFn(ctx)(g, shapes.Make(shape.DType, 3, 3, inChannels, outChannels))
+		tiled := BroadcastToDims(InsertAxes(base, 3), 3, 3, inChannels, r*r, outChannels)
+		return Reshape(tiled, shape.Dimensions...)
+	}
+	kernel := ctx.WithInitializer(icnr).VariableWithShape("kernel", shapes.Make(x.DType(), 3, 3, inChannels, r*r*outChannels)).ValueGraph(x.Graph())
+	bias := ctx.WithInitializer(initializers.Zero).VariableWithShape("bias", shapes.Make(x.DType(), outChannels)).ValueGraph(x.Graph())
+	y := Convolve(x, kernel).PadSame().Done()
+	return Add(nn.DepthToSpace(y, r), Reshape(bias, 1, 1, 1, outChannels))
+}
+
+// Corrupt applies the DAE's noise, fresh for every call (it draws from the context's RNG state).
+func Corrupt(ctx *context.Context, cfg AEConfig, images *Node) *Node {
+	g := images.Graph()
+	switch cfg.Noise {
+	case "mask":
+		keep := GreaterOrEqual(ctx.RandomUniform(g, images.Shape()), Scalar(g, images.DType(), cfg.NoiseLevel))
+		return Where(keep, images, ZerosLike(images))
+	case "gaussian":
+		noisy := Add(images, MulScalar(ctx.RandomNormal(g, images.Shape()), cfg.NoiseLevel))
+		return ClipScalar(noisy, 0, 1)
+	}
+	return images
+}
+
+// Autoencoder runs the whole model. In training the DAE sees corrupted images and the VAE samples its
+// latent with the reparameterization z = μ + σ·ε; outside training the VAE decodes its mean.
+func Autoencoder(ctx *context.Context, cfg AEConfig, images *Node) AEOutputs {
+	g := images.Graph()
+	in := images
+	if cfg.Kind == DAE && ctx.IsTraining(g) {
+		in = Corrupt(ctx, cfg, images)
+	}
+	code, logVar := Encode(ctx, cfg, in)
+	z := code
+	if cfg.Kind == VAE && ctx.IsTraining(g) {
+		eps := ctx.RandomNormal(g, code.Shape())
+		z = Add(code, Mul(Exp(MulScalar(logVar, 0.5)), eps))
+	}
+	return AEOutputs{Input: in, Code: code, LogVar: logVar, Logits: Decode(ctx, cfg, z)}
+}
+
+// BCEPerImage is the binary cross-entropy summed over the 784 pixels of each image [batch], computed
+// from logits in the stable form max(l,0) − l·t + log(1 + e^−|l|).
+func BCEPerImage(logits, target *Node) *Node {
+	batch := logits.Shape().Dimensions[0]
+	l := Reshape(logits, batch, -1)
+	t := Reshape(target, batch, -1)
+	elem := Add(Sub(Max(l, ZerosLike(l)), Mul(l, t)), Log1P(Exp(Neg(Abs(l)))))
+	return ReduceSum(elem, 1)
+}
+
+// KLPerImage is KL(N(μ, e^logVar) ‖ N(0, I)) = −½ Σ (1 + logVar − μ² − e^logVar), per image [batch].
+func KLPerImage(mean, logVar *Node) *Node {
+	return MulScalar(ReduceSum(Sub(Sub(OnePlus(logVar), Square(mean)), Exp(logVar)), 1), -0.5)
+}
+
+// AELoss is the training loss: mean BCE per pixel for the AEs (+ L1 on the code for the sparse AE);
+// for the VAE the negative ELBO per image (summed BCE over 784 pixels + KL), averaged over the batch.
+func AELoss(cfg AEConfig, out AEOutputs, clean *Node) *Node {
+	bce := BCEPerImage(out.Logits, clean)
+	if cfg.Kind == VAE {
+		return ReduceAllMean(Add(bce, KLPerImage(out.Code, out.LogVar)))
+	}
+	loss := DivScalar(ReduceAllMean(bce), 784)
+	if cfg.Kind == SparseAE && cfg.L1 > 0 {
+		loss = Add(loss, MulScalar(ReduceAllMean(Abs(out.Code)), cfg.L1))
+	}
+	return loss
+}

@@ -1,0 +1,271 @@
+package training
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+	"github.com/gomlx/gomlx/pkg/ml/train"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+// Options controls one training run.
+type Options struct {
+	Epochs, Batch int
+	LR            float64
+	Seed          int64
+	// Checkpoint is the file periodic checkpoints go to ("" disables them); CheckpointEvery is the
+	// interval (an interrupted run loses at most that much work). Checkpoints carry the optimizer and
+	// RNG state, so Resume continues exactly where the checkpoint was taken.
+	Checkpoint      string
+	CheckpointEvery time.Duration
+	Resume          bool
+	MaxSteps        int    // stop after this many steps in total (0: run all epochs); for tests and smoke runs
+	Command         string // recorded in manifests
+	Backend         string // recorded in manifests
+}
+
+// Progress is reported after every step.
+type Progress struct {
+	Epoch, Epochs, Step, StepsPerEpoch int
+	Loss                               float64
+	SamplesPerSec                      float64
+}
+
+// EpochStats summarizes one epoch.
+type EpochStats struct {
+	Epoch     int     `json:"epoch"`
+	TrainLoss float64 `json:"train_loss"`
+	ValLoss   float64 `json:"val_loss,omitempty"` // 0: no validation split
+	Seconds   float64 `json:"seconds"`
+}
+
+// Result is a finished (or resumed and finished) run.
+type Result struct {
+	Ctx     *context.Context
+	History []EpochStats
+	Steps   int // steps run in this invocation
+}
+
+// ErrNonFinite reports a NaN or infinite loss; the last good checkpoint is left untouched.
+var ErrNonFinite = errors.New("loss is not finite")
+
+// checkpointState is what a checkpoint records besides the variables.
+type checkpointState struct {
+	Epoch, Step int // next step to run
+	History     []EpochStats
+}
+
+// Run trains task on train, validating on val after every epoch.
+func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options, progress func(Progress)) (res *Result, err error) {
+	defer func() {
+		// GoMLX reports graph-building errors by panicking.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("training %s: %v", task.Model, r)
+		}
+	}()
+	if opt.Batch < 1 || opt.Batch > trainData.N {
+		return nil, fmt.Errorf("batch %d must be between 1 and the %d training digits", opt.Batch, trainData.N)
+	}
+	ctx := context.New()
+	ctx.SetParam(initializers.ParamInitialSeed, opt.Seed)
+	if err := ctx.SetRNGStateFromSeed(opt.Seed); err != nil {
+		return nil, err
+	}
+	state := checkpointState{}
+	if opt.Resume {
+		if state, err = loadCheckpoint(ctx, task, opt.Checkpoint); err != nil {
+			return nil, err
+		}
+		ctx = ctx.Checked(false) // variables exist already: the graph reuses them
+	}
+	trainer := train.NewTrainer(backend, ctx, task.ModelFn, task.LossFn,
+		optimizers.Adam().LearningRate(opt.LR).Done(), nil, nil)
+	stepsPerEpoch := trainData.N / opt.Batch // the last partial batch is dropped: shapes stay static
+	res = &Result{Ctx: ctx, History: state.History}
+	lastCheckpoint := time.Now()
+	for epoch := state.Epoch; epoch < opt.Epochs; epoch++ {
+		order := epochOrder(trainData.N, opt.Seed, epoch)
+		epochStart := time.Now()
+		var lossSum float64
+		var lossCount int
+		first := 0
+		if epoch == state.Epoch {
+			first = state.Step
+		}
+		for step := first; step < stepsPerEpoch; step++ {
+			stepStart := time.Now()
+			images, labels := trainData.Batch(order[step*opt.Batch : (step+1)*opt.Batch])
+			inputs, targets := task.Feed(images, labels)
+			metrics, err := trainer.TrainStep(nil, inputs, targets)
+			if err != nil {
+				return res, fmt.Errorf("epoch %d step %d: %w", epoch+1, step+1, err)
+			}
+			loss := scalar(metrics[0])
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				where := "no checkpoint was written"
+				if opt.Checkpoint != "" {
+					where = "the last good checkpoint is " + opt.Checkpoint
+				}
+				return res, fmt.Errorf("%w at epoch %d step %d (loss %v); %s", ErrNonFinite, epoch+1, step+1, loss, where)
+			}
+			lossSum += loss
+			lossCount++
+			res.Steps++
+			if progress != nil {
+				progress(Progress{Epoch: epoch + 1, Epochs: opt.Epochs, Step: step + 1, StepsPerEpoch: stepsPerEpoch,
+					Loss: loss, SamplesPerSec: float64(opt.Batch) / time.Since(stepStart).Seconds()})
+			}
+			if opt.Checkpoint != "" && opt.CheckpointEvery > 0 && time.Since(lastCheckpoint) >= opt.CheckpointEvery {
+				if err := saveCheckpoint(ctx, task, opt, checkpointState{Epoch: epoch, Step: step + 1, History: res.History}); err != nil {
+					return res, err
+				}
+				lastCheckpoint = time.Now()
+			}
+			if opt.MaxSteps > 0 && res.Steps >= opt.MaxSteps {
+				return res, nil
+			}
+		}
+		stats := EpochStats{Epoch: epoch + 1, TrainLoss: lossSum / float64(max(1, lossCount)), Seconds: time.Since(epochStart).Seconds()}
+		if stats.ValLoss, err = evalLoss(trainer, task, val, opt.Batch); err != nil {
+			return res, err
+		}
+		res.History = append(res.History, stats)
+		if opt.Checkpoint != "" {
+			if err := saveCheckpoint(ctx, task, opt, checkpointState{Epoch: epoch + 1, History: res.History}); err != nil {
+				return res, err
+			}
+			lastCheckpoint = time.Now()
+		}
+	}
+	return res, nil
+}
+
+// evalLoss is the mean loss over val's full batches, in inference mode.
+func evalLoss(trainer *train.Trainer, task *Task, val *Data, batch int) (float64, error) {
+	if val == nil || val.N < batch {
+		return 0, nil
+	}
+	var sum float64
+	n := val.N / batch
+	idx := make([]int, batch)
+	for b := range n {
+		for i := range idx {
+			idx[i] = b*batch + i
+		}
+		images, labels := val.Batch(idx)
+		inputs, targets := task.Feed(images, labels)
+		metrics, err := trainer.EvalStep(nil, inputs, targets)
+		if err != nil {
+			return 0, fmt.Errorf("validation: %w", err)
+		}
+		sum += scalar(metrics[0])
+	}
+	return sum / float64(n), nil
+}
+
+func scalar(t *tensors.Tensor) float64 {
+	switch v := t.Value().(type) {
+	case float32:
+		return float64(v)
+	case float64:
+		return v
+	}
+	return math.NaN()
+}
+
+func saveCheckpoint(ctx *context.Context, task *Task, opt Options, state checkpointState) error {
+	m := Manifest(task, opt)
+	m.Config["checkpoint_epoch"] = state.Epoch
+	m.Config["checkpoint_step"] = state.Step
+	m.Config["checkpoint_history"] = state.History
+	f, err := weights.FromContext(ctx, m)
+	if err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if err := weights.WriteFile(opt.Checkpoint, f); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+func loadCheckpoint(ctx *context.Context, task *Task, path string) (checkpointState, error) {
+	var state checkpointState
+	if path == "" {
+		return state, errors.New("--resume needs a checkpoint file")
+	}
+	f, err := weights.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return state, fmt.Errorf("nothing to resume: checkpoint %s does not exist", path)
+	}
+	if err != nil {
+		return state, fmt.Errorf("resume: %w", err)
+	}
+	if f.Manifest.Model != task.Model {
+		return state, fmt.Errorf("resume: checkpoint %s is a %q model, not %q", path, f.Manifest.Model, task.Model)
+	}
+	for k, v := range task.Config {
+		if fmt.Sprint(f.Manifest.Config[k]) != fmt.Sprint(v) {
+			return state, fmt.Errorf("resume: checkpoint %s has %s=%v, this run %v", path, k, f.Manifest.Config[k], v)
+		}
+	}
+	if err := f.LoadInto(ctx); err != nil {
+		return state, fmt.Errorf("resume: %w", err)
+	}
+	epoch, _ := f.Manifest.ConfigInt("checkpoint_epoch")
+	step, _ := f.Manifest.ConfigInt("checkpoint_step")
+	state.Epoch, state.Step = int(epoch), int(step)
+	if h, ok := f.Manifest.Config["checkpoint_history"]; ok {
+		state.History = decodeHistory(h)
+	}
+	return state, nil
+}
+
+// Manifest returns the manifest of weights trained by task with opt (metrics are added by the caller).
+func Manifest(task *Task, opt Options) weights.Manifest {
+	cfg := map[string]any{}
+	for k, v := range task.Config {
+		cfg[k] = v
+	}
+	cfg["epochs"], cfg["batch"], cfg["lr"] = opt.Epochs, opt.Batch, opt.LR
+	return weights.Manifest{Model: task.Model, Config: cfg, Command: opt.Command, Seed: opt.Seed,
+		Backend: opt.Backend, TrainedAt: time.Now().UTC().Format(time.RFC3339), Metrics: map[string]float64{}}
+}
+
+// FinalWeights packs the trained variables without optimizer state, with metrics and history.
+func FinalWeights(res *Result, task *Task, opt Options, metrics map[string]float64) (*weights.File, error) {
+	m := Manifest(task, opt)
+	for k, v := range metrics {
+		m.Metrics[k] = v
+	}
+	m.Config["history"] = res.History
+	return weights.FromContext(res.Ctx, m, weights.WithoutTrainingState())
+}
+
+func decodeHistory(v any) []EpochStats {
+	list, _ := v.([]any)
+	out := make([]EpochStats, 0, len(list))
+	for _, item := range list {
+		m, _ := item.(map[string]any)
+		get := func(k string) float64 {
+			switch x := m[k].(type) {
+			case float64:
+				return x
+			case interface{ Float64() (float64, error) }:
+				f, _ := x.Float64()
+				return f
+			}
+			return math.NaN()
+		}
+		out = append(out, EpochStats{Epoch: int(get("epoch")), TrainLoss: get("train_loss"), ValLoss: get("val_loss"), Seconds: get("seconds")})
+	}
+	return out
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/pflag"
+
+	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs"
+	"github.com/mnistzip/mnistzip/graphs/models"
+	"github.com/mnistzip/mnistzip/graphs/training"
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+func init() {
+	register(&command{
+		name:    "train",
+		summary: "Train a model on MNIST (validation split held out from the training set) and write its weights.",
+		usage:   "--model ae|dae|sparse|vae|subpixel [flags] -o WEIGHTS",
+		setup: func(fs *pflag.FlagSet) func([]string) error {
+			model := fs.String("model", "", "model: ae, dae, sparse, vae, subpixel")
+			epochs := fs.Int("epochs", 10, "epochs over the training split")
+			batch := fs.Int("batch", 128, "batch size")
+			lr := fs.Float64("lr", 1e-3, "Adam learning rate")
+			seed := fs.Int64("seed", 1, "seed for initialization, shuffling and noise")
+			limit := fs.Int("limit", 0, "train on the first N training digits only (0: all)")
+			val := fs.Int("val", 5000, "digits held out from the end of the training set for validation")
+			code := fs.Int("code", 0, "code size (default 32; 2 for the VAE)")
+			noise := fs.String("noise", "mask", "dae: corruption, mask or gaussian")
+			noiseLevel := fs.Float64("noise-level", 0, "dae: mask fraction (default 0.3) or Gaussian σ (default 0.5)")
+			l1 := fs.Float64("l1", 0, "sparse: L1 weight on the code activation (default 1e-3)")
+			backendSpec := fs.String("backend", "auto", "backend: "+graphs.BackendSpecs)
+			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
+			out := fs.StringP("output", "o", "", "weights file to write")
+			force := fs.BoolP("force", "f", false, "overwrite the output file")
+			ckpt := fs.String("checkpoint", "", "checkpoint file (default: OUTPUT.ckpt)")
+			every := fs.Duration("checkpoint-every", 2*time.Minute, "checkpoint interval")
+			resume := fs.Bool("resume", false, "continue from the checkpoint")
+			maxSteps := fs.Int("max-steps", 0, "stop after N steps (smoke runs)")
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				if *out == "" {
+					return usagef("-o WEIGHTS is required")
+				}
+				if _, err := os.Stat(*out); err == nil && !*force && !*resume {
+					return fmt.Errorf("%s exists (use -f to overwrite)", *out)
+				}
+				cfg := models.DefaultAEConfig(models.AEKind(*model))
+				if *code > 0 {
+					cfg.CodeSize = *code
+				}
+				if cfg.Kind == models.DAE {
+					cfg.Noise = *noise
+					if *noiseLevel > 0 {
+						cfg.NoiseLevel = *noiseLevel
+					} else if *noise == "gaussian" {
+						cfg.NoiseLevel = 0.5
+					}
+				}
+				if *l1 > 0 {
+					cfg.L1 = *l1
+				}
+				task, err := training.AETask(cfg)
+				if err != nil {
+					return usagef("%v", err)
+				}
+				set, err := mnist.Load(*dataDir, mnist.Train)
+				if err != nil {
+					return err
+				}
+				if *limit > 0 && *limit+*val < set.N {
+					set = &mnist.Set{Images: set.Images[:(*limit+*val)*mnist.ImageSize], Labels: set.Labels[:*limit+*val], N: *limit + *val, Rows: set.Rows, Cols: set.Cols}
+				}
+				trainData, valData := training.SplitValidation(set, *val)
+				backend, choice, err := graphs.NewBackend(*backendSpec)
+				if err != nil {
+					return err
+				}
+				if *ckpt == "" {
+					*ckpt = *out + ".ckpt"
+				}
+				opt := training.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Seed: *seed, Checkpoint: *ckpt,
+					CheckpointEvery: *every, Resume: *resume, MaxSteps: *maxSteps,
+					Command: "mnistzip " + strings.Join(os.Args[1:], " "), Backend: choice.Backend}
+				fmt.Fprintf(stderr, "training %s on %d digits (validation %d), backend %s\n", task.Model, trainData.N, valData.N, choice)
+				start := time.Now()
+				var bar *progressbar.ProgressBar
+				res, err := training.Run(backend, task, trainData, valData, opt, func(p training.Progress) {
+					if bar == nil {
+						bar = newBar(p.Epochs*p.StepsPerEpoch, "")
+					}
+					if bar != nil {
+						_ = bar.Set((p.Epoch-1)*p.StepsPerEpoch + p.Step)
+						bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f %4.0f img/s", p.Epoch, p.Epochs, p.Loss, p.SamplesPerSec))
+					}
+				})
+				if bar != nil {
+					_ = bar.Clear()
+				}
+				if err != nil {
+					return err
+				}
+				for _, h := range res.History {
+					fmt.Fprintf(stderr, "epoch %d: train loss %.5f, validation loss %.5f, %s\n", h.Epoch, h.TrainLoss, h.ValLoss, formatDuration(time.Duration(h.Seconds*float64(time.Second))))
+				}
+				metrics := map[string]float64{"train_seconds": time.Since(start).Seconds()}
+				if n := len(res.History); n > 0 {
+					metrics["val_loss"] = res.History[n-1].ValLoss
+					metrics["seconds_per_epoch"] = res.History[n-1].Seconds
+				}
+				f, err := training.FinalWeights(res, task, opt, metrics)
+				if err != nil {
+					return err
+				}
+				f.Manifest.CreatedBy = "mnistzip " + toolVersion()
+				if err := weights.WriteFile(*out, f); err != nil {
+					return err
+				}
+				id, _ := f.ID()
+				fmt.Fprintf(stdout, "wrote %s (%s, %d parameters, id %s)\n", *out, task.Model, f.NumParams(), id)
+				return nil
+			}
+		},
+	})
+}
