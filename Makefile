@@ -62,16 +62,26 @@ wasm-test: wasm
 serve: build wasm
 	$(BIN) serve --wasm-dir $(WASM_OUT)
 
+# The shipped weights, trained reproducibly (fixed seeds) on the pure-Go engine. Each run checkpoints
+# every 2 minutes; rerunning make models resumes an interrupted run from its checkpoint.
+SHIPPED := graphs/models/shipped
+AE_EPOCHS ?= 6
 models: data build
-	@echo "trained models arrive with the model issues; 'make bench' measures the training engine"
+	mkdir -p $(SHIPPED)
+	for m in ae dae sparse vae subpixel; do \
+	  out=$(SHIPPED)/$$m.safetensors; test -f $$out && continue; \
+	  resume=; test -f $$out.ckpt && resume=--resume; \
+	  $(BIN) train --model $$m --epochs $(AE_EPOCHS) --batch 128 --seed 1 --backend go $$resume -o $$out || exit 1; \
+	  rm -f $$out.ckpt; \
+	done
 
 # One run, one table: the engine natively and under js/wasm (Node, one thread), stock simplego, and
 # TensorFlow.js in Node (cpu and wasm backends) as the peer, installed here only (never by make test).
 bench: build
 	mkdir -p build/bench
 	PATH="$$PATH:$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench 'W1Engine$$|W2Engine$$' -benchtime 3x ./graphs/bench | tee build/bench/wasm.txt
-	cd bench && npm install --no-audit --no-fund --loglevel=error
-	node bench/tfjs_bench.mjs 5 > build/bench/tfjs.json
+	cd native/bench && npm install --no-audit --no-fund --loglevel=error
+	node native/bench/tfjs_bench.mjs 5 > build/bench/tfjs.json
 	$(BIN) bench --wasm-results build/bench/wasm.txt --peer-results build/bench/tfjs.json
 
 clean:

@@ -224,7 +224,7 @@ func loadCheckpoint(ctx *context.Context, task *Task, path string) (checkpointSt
 	step, _ := f.Manifest.ConfigInt("checkpoint_step")
 	state.Epoch, state.Step = int(epoch), int(step)
 	if h, ok := f.Manifest.Config["checkpoint_history"]; ok {
-		state.History = decodeHistory(h)
+		state.History = DecodeHistory(h)
 	}
 	return state, nil
 }
@@ -250,7 +250,8 @@ func FinalWeights(res *Result, task *Task, opt Options, metrics map[string]float
 	return weights.FromContext(res.Ctx, m, weights.WithoutTrainingState())
 }
 
-func decodeHistory(v any) []EpochStats {
+// DecodeHistory reads the epoch history stored in a manifest config.
+func DecodeHistory(v any) []EpochStats {
 	list, _ := v.([]any)
 	out := make([]EpochStats, 0, len(list))
 	for _, item := range list {

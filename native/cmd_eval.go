@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs"
+	"github.com/mnistzip/mnistzip/graphs/evaluate"
+	"github.com/mnistzip/mnistzip/graphs/training"
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+func init() {
+	register(&command{
+		name:    "eval",
+		summary: "Evaluate trained weights on the MNIST test set: a table, or JSON with --json.",
+		usage:   "--weights W [--json] [--limit N]",
+		setup: func(fs *pflag.FlagSet) func([]string) error {
+			weightsPath := fs.StringP("weights", "w", "", "weights file")
+			asJSON := fs.Bool("json", false, "print JSON instead of a table")
+			limit := fs.Int("limit", 0, "evaluate on the first N test digits only (0: all 10,000)")
+			batch := fs.Int("batch", 500, "evaluation batch size")
+			backendSpec := fs.String("backend", "auto", "backend: "+graphs.BackendSpecs)
+			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				if *weightsPath == "" {
+					return usagef("--weights is required")
+				}
+				f, err := weights.ReadFile(*weightsPath)
+				if err != nil {
+					return err
+				}
+				set, err := mnist.Load(*dataDir, mnist.Test)
+				if err != nil {
+					return err
+				}
+				n := set.N
+				if *limit > 0 && *limit < n {
+					n = *limit
+				}
+				data := training.FromSet(set, 0, n)
+				backend, _, err := graphs.NewBackend(*backendSpec)
+				if err != nil {
+					return err
+				}
+				ae, err := evaluate.LoadAutoencoder(backend, f)
+				if err != nil {
+					return err
+				}
+				m, err := evaluate.EvalAutoencoder(ae, data, min(*batch, n))
+				if err != nil {
+					return err
+				}
+				if *asJSON {
+					enc := json.NewEncoder(stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(struct {
+						Model   string             `json:"model"`
+						Weights string             `json:"weights"`
+						Metrics evaluate.AEMetrics `json:"metrics"`
+					}{f.Manifest.Model, *weightsPath, m})
+				}
+				fmt.Fprintf(stdout, "%s (%s) on %d test digits\n", *weightsPath, f.Manifest.Model, m.N)
+				row := func(name string, v float64, unit string) { fmt.Fprintf(stdout, "  %-28s %10.4f %s\n", name, v, unit) }
+				row("BCE per pixel", m.BCE, "nats")
+				row("MSE per pixel", m.MSE, "")
+				row("PSNR", m.PSNR, "dB")
+				if m.NELBO != 0 {
+					row("negative ELBO", m.NELBO, "nats/image")
+				}
+				if m.NoisyPSNR != 0 {
+					row("PSNR noisy input", m.NoisyPSNR, "dB")
+					row("PSNR denoised", m.DenoisedPSNR, "dB")
+					row("denoising gain", m.DenoisedPSNR-m.NoisyPSNR, "dB")
+				}
+				row("mean |code|", m.MeanAbsCode, "")
+				row("code values with |v|<0.01", 100*m.NearZeroFrac, "%")
+				return nil
+			}
+		},
+	})
+}

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/pflag"
+
+	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs"
+	"github.com/mnistzip/mnistzip/graphs/evaluate"
+	"github.com/mnistzip/mnistzip/graphs/models"
+	"github.com/mnistzip/mnistzip/graphs/training"
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+func init() {
+	register(&command{
+		name:    "sample",
+		summary: "Write PNG pictures of a trained model: reconstructions, denoising, the VAE's latent space, loss curves.",
+		usage:   "--weights W -o DIR",
+		setup: func(fs *pflag.FlagSet) func([]string) error {
+			weightsPath := fs.StringP("weights", "w", "", "weights file")
+			out := fs.StringP("output", "o", "", "folder for the PNG files (created)")
+			n := fs.Int("n", 16, "digits per row")
+			backendSpec := fs.String("backend", "auto", "backend: "+graphs.BackendSpecs)
+			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
+			return func(args []string) error {
+				if len(args) > 0 {
+					return usagef("unexpected argument %q", args[0])
+				}
+				if *weightsPath == "" || *out == "" {
+					return usagef("--weights and -o are required")
+				}
+				f, err := weights.ReadFile(*weightsPath)
+				if err != nil {
+					return err
+				}
+				set, err := mnist.Load(*dataDir, mnist.Test)
+				if err != nil {
+					return err
+				}
+				backend, _, err := graphs.NewBackend(*backendSpec)
+				if err != nil {
+					return err
+				}
+				ae, err := evaluate.LoadAutoencoder(backend, f)
+				if err != nil {
+					return err
+				}
+				if err := os.MkdirAll(*out, 0o755); err != nil {
+					return err
+				}
+				written, err := autoencoderPictures(ae, set, *n, *out)
+				for _, w := range written {
+					fmt.Fprintf(stdout, "wrote %s\n", w)
+				}
+				return err
+			}
+		},
+	})
+}
+
+func autoencoderPictures(ae *evaluate.Autoencoder, set *mnist.Set, n int, dir string) (written []string, err error) {
+	name := ae.Weights.Manifest.Model
+	test := training.FromSet(set, 0, set.N)
+	o, err := ae.Run(test.Images[:n*784], n)
+	if err != nil {
+		return nil, err
+	}
+	split := func(flat []float32) [][]float32 {
+		rows := make([][]float32, n)
+		for i := range rows {
+			rows[i] = flat[i*784 : (i+1)*784]
+		}
+		return rows
+	}
+	save := func(file string, rows [][][]float32) error {
+		path := filepath.Join(dir, file)
+		if err := writePNG(path, digitRows(rows, 2)); err != nil {
+			return err
+		}
+		written = append(written, path)
+		return nil
+	}
+	if err := save(name+"-reconstructions.png", [][][]float32{split(test.Images[:n*784]), split(o.Recon)}); err != nil {
+		return written, err
+	}
+	if ae.Config.Kind == models.DAE {
+		if err := save(name+"-denoising.png", [][][]float32{split(o.Noisy), split(o.Denoised), split(test.Images[:n*784])}); err != nil {
+			return written, err
+		}
+	}
+	if ae.Config.Kind == models.VAE && ae.Config.CodeSize == 2 {
+		// 20×20 decoded grid over the latent plane at the standard normal's quantiles 5%…95%.
+		const g = 20
+		codes := make([]float32, 0, g*g*2)
+		for r := range g {
+			for c := range g {
+				q := func(i int) float32 { p := 0.05 + 0.9*float64(i)/(g-1); return float32(math.Sqrt2 * math.Erfinv(2*p-1)) }
+				codes = append(codes, q(c), q(g-1-r))
+			}
+		}
+		decoded, err := ae.Decode(codes, g*g)
+		if err != nil {
+			return written, err
+		}
+		rows := make([][][]float32, g)
+		for r := range rows {
+			for c := range g {
+				rows[r] = append(rows[r], decoded[(r*g+c)*784:(r*g+c+1)*784])
+			}
+		}
+		path := filepath.Join(dir, name+"-latent-grid.png")
+		if err := writePNG(path, digitRows(rows, 1)); err != nil {
+			return written, err
+		}
+		written = append(written, path)
+		// Latent means of the whole test set.
+		means := make([]float32, 0, test.N*2)
+		for start := 0; start < test.N; start += 1000 {
+			o, err := ae.Run(test.Images[start*784:(start+1000)*784], 1000)
+			if err != nil {
+				return written, err
+			}
+			means = append(means, o.Code...)
+		}
+		path = filepath.Join(dir, name+"-latent-scatter.png")
+		if err := latentScatter(path, means, test.Labels); err != nil {
+			return written, err
+		}
+		written = append(written, path)
+	}
+	if h, ok := ae.Weights.Manifest.Config["history"]; ok {
+		if history := training.DecodeHistory(h); len(history) > 0 {
+			path := filepath.Join(dir, name+"-loss.png")
+			if err := lossCurves(path, name+" training", history); err != nil {
+				return written, err
+			}
+			written = append(written, path)
+		}
+	}
+	return written, nil
+}
