@@ -3,6 +3,7 @@ package training
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
 	"time"
@@ -149,27 +150,42 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 	return res, nil
 }
 
-// evalLoss is the mean loss over val's full batches, in inference mode.
+// evalLoss is the mean loss over val's full batches, in inference mode. It goes through
+// Trainer.Eval, which resets the running-mean loss metric first (EvalStep alone would keep
+// averaging across epochs).
 func evalLoss(trainer *train.Trainer, task *Task, val *Data, batch int) (float64, error) {
 	if val == nil || val.N < batch {
 		return 0, nil
 	}
-	var sum float64
-	n := val.N / batch
-	idx := make([]int, batch)
-	for b := range n {
-		for i := range idx {
-			idx[i] = b*batch + i
-		}
-		images, labels := val.Batch(idx)
-		inputs, targets := task.Feed(images, labels)
-		metrics, err := trainer.EvalStep(nil, inputs, targets)
-		if err != nil {
-			return 0, fmt.Errorf("validation: %w", err)
-		}
-		sum += scalar(metrics[0])
+	metrics, err := trainer.Eval(&evalDataset{task: task, data: val, batch: batch})
+	if err != nil {
+		return 0, fmt.Errorf("validation: %w", err)
 	}
-	return sum / float64(n), nil
+	return scalar(metrics[0]), nil
+}
+
+// evalDataset yields val's full batches in order, as train.Dataset.
+type evalDataset struct {
+	task  *Task
+	data  *Data
+	batch int
+	next  int
+}
+
+func (d *evalDataset) Name() string { return "validation" }
+func (d *evalDataset) Reset()       { d.next = 0 }
+func (d *evalDataset) Yield() (spec any, inputs, labels []*tensors.Tensor, err error) {
+	if (d.next+1)*d.batch > d.data.N {
+		return nil, nil, nil, io.EOF
+	}
+	idx := make([]int, d.batch)
+	for i := range idx {
+		idx[i] = d.next*d.batch + i
+	}
+	d.next++
+	images, lab := d.data.Batch(idx)
+	inputs, labels = d.task.Feed(images, lab)
+	return nil, inputs, labels, nil
 }
 
 func scalar(t *tensors.Tensor) float64 {

@@ -1,0 +1,151 @@
+package models
+
+import (
+	"math"
+	"testing"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/mnistzip/mnistzip/graphs/engine"
+)
+
+var backend = func() *engine.Backend {
+	b, err := engine.New("")
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
+
+func images(n int) *tensors.Tensor {
+	data := make([]float32, n*784)
+	for i := range data {
+		data[i] = float32(i%7) / 7
+	}
+	return tensors.FromFlatDataAndDimensions(data, n, 28, 28, 1)
+}
+
+func TestAutoencoderShapes(t *testing.T) {
+	for _, kind := range []AEKind{AE, DAE, SparseAE, VAE, SubPixel} {
+		cfg := DefaultAEConfig(kind)
+		outs, err := context.ExecOnceN(backend, context.New(), func(ctx *context.Context, x *Node) []*Node {
+			o := Autoencoder(ctx, cfg, x)
+			res := []*Node{o.Logits, o.Code}
+			if o.LogVar != nil {
+				res = append(res, o.LogVar)
+			}
+			return res
+		}, images(3))
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if got := outs[0].Shape().Dimensions; len(got) != 4 || got[0] != 3 || got[1] != 28 || got[2] != 28 || got[3] != 1 {
+			t.Errorf("%s: logits shape %v, want [3 28 28 1]", kind, got)
+		}
+		if got := outs[1].Shape().Dimensions; got[0] != 3 || got[1] != cfg.CodeSize {
+			t.Errorf("%s: code shape %v, want [3 %d]", kind, got, cfg.CodeSize)
+		}
+		if (kind == VAE) != (len(outs) == 3) {
+			t.Errorf("%s: %d outputs", kind, len(outs))
+		}
+	}
+}
+
+func eval1(t *testing.T, fn func(g *Graph) *Node) []float64 {
+	t.Helper()
+	out, err := ExecOnce(backend, func(g *Graph) *Node { return ConvertDType(fn(g), dtypesFloat64) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tensors.MustCopyFlatData[float64](out)
+}
+
+func TestBCEAndKLOnHandComputedCases(t *testing.T) {
+	// One image: logits 0 everywhere (p = 0.5) → BCE = 784·ln 2 whatever the target.
+	got := eval1(t, func(g *Graph) *Node {
+		return BCEPerImage(Zeros(g, shapeF64(1, 784)), Const(g, [][]float64{make([]float64, 784)}))
+	})
+	if want := 784 * math.Ln2; math.Abs(got[0]-want) > 1e-9 {
+		t.Errorf("BCE(logit 0) = %v, want %v", got[0], want)
+	}
+	// Logit 2 against target 1: ln(1+e^−2) per pixel; against target 0: ln(1+e^2). Large logits stay finite.
+	got = eval1(t, func(g *Graph) *Node {
+		return BCEPerImage(Const(g, [][]float64{{2, 2, 100, -100}}), Const(g, [][]float64{{1, 0, 1, 1}}))
+	})
+	want := math.Log1p(math.Exp(-2)) + math.Log1p(math.Exp(2)) + math.Log1p(math.Exp(-100)) + 100
+	if math.Abs(got[0]-want) > 1e-9 {
+		t.Errorf("BCE = %v, want %v", got[0], want)
+	}
+	// KL(N(μ, σ²) ‖ N(0, 1)) = ½(μ² + σ² − 1 − ln σ²): μ = (1, −2), σ² = (e, 1) → ½(1 + e − 1 − 1) + ½·4.
+	got = eval1(t, func(g *Graph) *Node {
+		return KLPerImage(Const(g, [][]float64{{1, -2}}), Const(g, [][]float64{{1, 0}}))
+	})
+	if want := 0.5*(1+math.E-1-1) + 0.5*4; math.Abs(got[0]-want) > 1e-9 {
+		t.Errorf("KL = %v, want %v", got[0], want)
+	}
+	// The KL of the prior itself is 0.
+	got = eval1(t, func(g *Graph) *Node { return KLPerImage(Zeros(g, shapeF64(1, 2)), Zeros(g, shapeF64(1, 2))) })
+	if math.Abs(got[0]) > 1e-12 {
+		t.Errorf("KL(prior) = %v, want 0", got[0])
+	}
+}
+
+func TestNoiseFractions(t *testing.T) {
+	ones := make([]float32, 100*784)
+	for i := range ones {
+		ones[i] = 1
+	}
+	x := tensors.FromFlatDataAndDimensions(ones, 100, 28, 28, 1)
+	for _, level := range []float64{0.25, 0.3} {
+		cfg := DefaultAEConfig(DAE)
+		cfg.NoiseLevel = level
+		ctx := context.New()
+		ctx.SetParam("initializers_seed", int64(3))
+		out, err := context.ExecOnce(backend, ctx, func(ctx *context.Context, x *Node) *Node { return Corrupt(ctx, cfg, x) }, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zeros := 0
+		for _, v := range tensors.MustCopyFlatData[float32](out) {
+			if v == 0 {
+				zeros++
+			}
+		}
+		frac := float64(zeros) / float64(len(ones))
+		if math.Abs(frac-level) > 0.01 { // 78,400 draws: σ ≈ 0.0016
+			t.Errorf("mask noise %.2f zeroed %.4f of the pixels", level, frac)
+		}
+	}
+	cfg := DefaultAEConfig(DAE)
+	cfg.Noise, cfg.NoiseLevel = "gaussian", 0.5
+	out, err := context.ExecOnce(backend, context.New(), func(ctx *context.Context, x *Node) *Node { return Corrupt(ctx, cfg, x) }, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	below := 0
+	for _, v := range tensors.MustCopyFlatData[float32](out) {
+		if v < 0 || v > 1 {
+			t.Fatalf("gaussian noise not clipped: %v", v)
+		}
+		if v < 1 {
+			below++
+		}
+	}
+	// Adding N(0, 0.25) to 1 and clipping: half the pixels fall below 1.
+	if frac := float64(below) / float64(len(ones)); math.Abs(frac-0.5) > 0.01 {
+		t.Errorf("gaussian noise moved %.4f of the pixels below 1, want 0.5", frac)
+	}
+}
+
+func TestSquashKeepsZeroFinite(t *testing.T) {
+	got := eval1(t, func(g *Graph) *Node { return Squash(Const(g, [][]float64{{0, 0}, {3, 4}}), -1) })
+	// ‖(3,4)‖ = 5 → scale 25/26, direction (0.6, 0.8).
+	want := []float64{0, 0, 25.0 / 26 * 0.6, 25.0 / 26 * 0.8}
+	for i := range want {
+		if math.IsNaN(got[i]) || math.Abs(got[i]-want[i]) > 1e-6 {
+			t.Errorf("squash[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}

@@ -1,0 +1,139 @@
+package training
+
+import (
+	"errors"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs/engine"
+	"github.com/mnistzip/mnistzip/graphs/models"
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+func testData(t *testing.T) (*Data, *Data) {
+	t.Helper()
+	set, err := mnist.LoadFiles("../../testdata/train-1000-images-idx3-ubyte", "../../testdata/train-1000-labels-idx1-ubyte")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return SplitValidation(set, 200)
+}
+
+func testBackend(t *testing.T) *engine.Backend {
+	b, err := engine.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestAutoencoderLossFalls: a few epochs on 800 real digits must bring the validation loss well below
+// the first epoch's training loss, for the plain AE and the VAE.
+func TestAutoencoderLossFalls(t *testing.T) {
+	train, val := testData(t)
+	for _, kind := range []models.AEKind{models.AE, models.VAE} {
+		task, err := AETask(models.DefaultAEConfig(kind))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(testBackend(t), task, train, val, Options{Epochs: 3, Batch: 50, LR: 2e-3, Seed: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, last := res.History[0].TrainLoss, res.History[len(res.History)-1].ValLoss
+		t.Logf("%s: first epoch training loss %.4f, last validation loss %.4f", kind, first, last)
+		if !(last < 0.8*first) {
+			t.Errorf("%s: loss fell from %.4f to %.4f only", kind, first, last)
+		}
+	}
+}
+
+// TestResumeIsExact: an interrupted run resumed from its checkpoint ends with the same weights as an
+// uninterrupted one (same batches, same noise, same optimizer state).
+func TestResumeIsExact(t *testing.T) {
+	train, val := testData(t)
+	task, err := AETask(models.DefaultAEConfig(models.DAE))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	opt := Options{Epochs: 2, Batch: 100, LR: 1e-3, Seed: 7}
+	full, err := Run(testBackend(t), task, train, val, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "Interrupted" after epoch 1 (the checkpoint is written at every epoch end), then resumed.
+	part := opt
+	part.Epochs, part.Checkpoint = 1, filepath.Join(dir, "ckpt")
+	if _, err := Run(testBackend(t), task, train, val, part, nil); err != nil {
+		t.Fatal(err)
+	}
+	part.Epochs, part.Resume = 2, true
+	resumed, err := Run(testBackend(t), task, train, val, part, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resumed.Steps != train.N/opt.Batch {
+		t.Errorf("resumed run took %d steps, want one epoch (%d)", resumed.Steps, train.N/opt.Batch)
+	}
+	a, err := FinalWeights(full, task, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := FinalWeights(resumed, task, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := 0.0
+	for _, name := range a.Names() {
+		ta, _ := a.Get(name)
+		tb, ok := b.Get(name)
+		if !ok {
+			t.Fatalf("resumed weights lack %s", name)
+		}
+		va, _ := ta.Float32s()
+		vb, _ := tb.Float32s()
+		for i := range va {
+			worst = math.Max(worst, math.Abs(float64(va[i]-vb[i])))
+		}
+	}
+	t.Logf("largest weight difference, uninterrupted vs resumed: %g", worst)
+	if worst > 1e-5 {
+		t.Errorf("resumed run differs from the uninterrupted one by up to %g", worst)
+	}
+	if len(resumed.History) != 2 || math.Abs(resumed.History[1].ValLoss-full.History[1].ValLoss) > 1e-4 {
+		t.Errorf("histories differ: %+v vs %+v", resumed.History, full.History)
+	}
+}
+
+func TestResumeRefusesOtherModel(t *testing.T) {
+	train, val := testData(t)
+	dir := t.TempDir()
+	ae, _ := AETask(models.DefaultAEConfig(models.AE))
+	opt := Options{Epochs: 1, Batch: 100, LR: 1e-3, Seed: 1, Checkpoint: filepath.Join(dir, "ckpt"), MaxSteps: 0}
+	if _, err := Run(testBackend(t), ae, train, val, opt, nil); err != nil {
+		t.Fatal(err)
+	}
+	vae, _ := AETask(models.DefaultAEConfig(models.VAE))
+	opt.Resume, opt.Epochs = true, 2
+	if _, err := Run(testBackend(t), vae, train, val, opt, nil); err == nil {
+		t.Fatal("resuming a VAE from an AE checkpoint succeeded")
+	}
+	opt.Checkpoint = filepath.Join(dir, "missing")
+	if _, err := Run(testBackend(t), ae, train, val, opt, nil); err == nil {
+		t.Fatal("resuming from a missing checkpoint succeeded")
+	}
+}
+
+func TestNonFiniteLossStops(t *testing.T) {
+	train, val := testData(t)
+	task, _ := AETask(models.DefaultAEConfig(models.AE))
+	_, err := Run(testBackend(t), task, train, val, Options{Epochs: 1, Batch: 100, LR: 1e12, Seed: 1}, nil)
+	if !errors.Is(err, ErrNonFinite) {
+		t.Skipf("learning rate 1e12 did not produce a non-finite loss (err %v)", err)
+	}
+}
+
+var _ = weights.ErrChecksum
