@@ -67,11 +67,7 @@ func CapsNet(ctx *context.Context, cfg CapsNetConfig, images, mask *Node) CapsNe
 	v := route(uHat, cfg.RoutingIterations) // [batch, 10, 16]
 	lengths := Sqrt(AddScalar(ReduceSum(Square(v), -1), squashEpsilon))
 
-	if mask == nil {
-		mask = ArgMax(lengths, -1, dtypes.Int32)
-	}
-	onehot := OneHot(mask, 10, v.DType())    // [batch, 10]
-	masked := Mul(v, InsertAxes(onehot, -1)) // [batch, 10, 16]
+	masked := MaskCapsules(v, lengths, mask) // [batch, 10, 16]
 	h := Reshape(masked, batch, 10*cfg.DigitDim)
 	h = activations.Relu(layers.DenseWithBias(ctx.In("decoder1"), h, cfg.Decoder[0]))
 	h = activations.Relu(layers.DenseWithBias(ctx.In("decoder2"), h, cfg.Decoder[1]))
@@ -84,18 +80,33 @@ func CapsNet(ctx *context.Context, cfg CapsNetConfig, images, mask *Node) CapsNe
 // coupling coefficients of one primary capsule sum to 1), s_j = Σ_i c_ij·û_j|i, v_j = squash(s_j), and
 // b_ij += û_j|i·v_j.
 func route(uHat *Node, iterations int) *Node {
+	v, _ := Route(uHat, iterations)
+	return v
+}
+
+// Route runs routing by agreement on predictions û [batch, primary, digit, dim] and returns the
+// digit capsules v [batch, digit, dim] and the final coupling coefficients c [batch, primary, digit].
+func Route(uHat *Node, iterations int) (v, c *Node) {
 	d := uHat.Shape().Dimensions
 	b := Zeros(uHat.Graph(), shapes.Make(uHat.DType(), d[0], d[1], d[2]))
-	var v *Node
 	for it := range iterations {
-		c := Softmax(b, 2)                              // [batch, 1152, 10]
-		s := ReduceSum(Mul(InsertAxes(c, -1), uHat), 1) // [batch, 10, 16]
+		c = Softmax(b, 2)                               // over the digit capsules
+		s := ReduceSum(Mul(InsertAxes(c, -1), uHat), 1) // [batch, digit, dim]
 		v = Squash(s, -1)
 		if it < iterations-1 {
-			b = Add(b, ReduceSum(Mul(uHat, InsertAxes(v, 1)), -1)) // [batch, 1152, 10]
+			b = Add(b, ReduceSum(Mul(uHat, InsertAxes(v, 1)), -1)) // agreement û·v
 		}
 	}
-	return v
+	return v, c
+}
+
+// MaskCapsules zeroes every digit capsule but the one given per example: the true label in
+// training, the longest capsule (mask nil) at test time.
+func MaskCapsules(v, lengths, mask *Node) *Node {
+	if mask == nil {
+		mask = ArgMax(lengths, -1, dtypes.Int32)
+	}
+	return Mul(v, InsertAxes(OneHot(mask, v.Shape().Dimensions[1], v.DType()), -1))
 }
 
 // CapsNetLoss is the margin loss (m+ = 0.9, m− = 0.1, λ = 0.5, summed over classes, averaged over the

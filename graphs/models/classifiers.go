@@ -1,0 +1,106 @@
+package models
+
+import (
+	"fmt"
+
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/layers"
+	"github.com/gomlx/gomlx/pkg/ml/layers/activations"
+	"github.com/gomlx/gomlx/pkg/ml/layers/batchnorm"
+)
+
+// CNN is the baseline classifier every other one is compared to: two blocks of two 3×3 convolutions
+// (32 then 64 channels) each followed by 2×2 max pooling, then dense 128 and dense 10 (logits).
+func CNN(ctx *context.Context, images *Node) *Node {
+	batch := images.Shape().Dimensions[0]
+	x := images
+	for b, ch := range []int{32, 64} {
+		for l := range 2 {
+			x = layers.Convolution(ctx.In(fmt.Sprintf("conv%d_%d", b, l)), x).Filters(ch).KernelSize(3).PadSame().Done()
+			x = activations.Relu(x)
+		}
+		x = MaxPool(x).Window(2).Done()
+	}
+	x = Reshape(x, batch, -1)
+	x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), x, 128))
+	return layers.DenseWithBias(ctx.In("logits"), x, 10)
+}
+
+// DenseNetConfig sizes a DenseNet (Huang et al. 2017, "Densely Connected Convolutional Networks").
+type DenseNetConfig struct {
+	Growth         int     // k: feature maps each layer adds (paper default 12)
+	Blocks         int     // dense blocks, with a transition between consecutive ones
+	LayersPerBlock int     // L: BN-ReLU-Conv3×3 layers per block
+	InitChannels   int     // k0: channels of the first convolution (2k by convention)
+	Compression    float64 // transition 1×1 conv keeps this fraction of the channels (1: none)
+	Dropout        float64 // after each 3×3 conv in training (0: none)
+}
+
+// DenseNetDefault: k = 12, 3 blocks of 6 layers, k0 = 24, compression 0.5 (DenseNet-BC style
+// transitions without bottlenecks).
+var DenseNetDefault = DenseNetConfig{Growth: 12, Blocks: 3, LayersPerBlock: 6, InitChannels: 24, Compression: 0.5}
+
+// DenseNetBlockChannels is the channel count after a dense block of L layers fed k0 channels: k0 + L·k.
+func DenseNetBlockChannels(k0, layers, growth int) int { return k0 + layers*growth }
+
+// DenseBlock: each layer BN → ReLU → 3×3 conv producing Growth maps, concatenated to all earlier ones.
+func DenseBlock(ctx *context.Context, cfg DenseNetConfig, x *Node) *Node {
+	for l := range cfg.LayersPerBlock {
+		lctx := ctx.In(fmt.Sprintf("layer%d", l))
+		h := activations.Relu(batchnorm.New(lctx.In("bn"), x, -1).Done())
+		h = layers.Convolution(lctx.In("conv"), h).Filters(cfg.Growth).KernelSize(3).PadSame().UseBias(false).Done()
+		if cfg.Dropout > 0 {
+			h = layers.DropoutNormalize(lctx, h, Scalar(h.Graph(), h.DType(), cfg.Dropout), true)
+		}
+		x = Concatenate([]*Node{x, h}, -1)
+	}
+	return x
+}
+
+// transition: BN → 1×1 conv → 2×2 average pooling.
+func transition(ctx *context.Context, cfg DenseNetConfig, x *Node) *Node {
+	channels := max(1, int(float64(x.Shape().Dimensions[3])*cfg.Compression))
+	h := batchnorm.New(ctx.In("bn"), x, -1).Done()
+	h = layers.Convolution(ctx.In("conv"), h).Filters(channels).KernelSize(1).UseBias(false).Done()
+	return MeanPool(h).Window(2).Done()
+}
+
+// DenseNet returns the logits for images [batch, 28, 28, 1].
+func DenseNet(ctx *context.Context, cfg DenseNetConfig, images *Node) *Node {
+	x := layers.Convolution(ctx.In("init"), images).Filters(cfg.InitChannels).KernelSize(3).PadSame().UseBias(false).Done()
+	for b := range cfg.Blocks {
+		x = DenseBlock(ctx.In(fmt.Sprintf("block%d", b)), cfg, x)
+		if b < cfg.Blocks-1 {
+			x = transition(ctx.In(fmt.Sprintf("transition%d", b)), cfg, x) // 28 → 14 → 7
+		}
+	}
+	x = activations.Relu(batchnorm.New(ctx.In("final_bn"), x, -1).Done())
+	x = ReduceMean(x, 1, 2) // global average pooling
+	return layers.DenseWithBias(ctx.In("logits"), x, 10)
+}
+
+// RandomShift translates each image by its own random offset of up to maxShift pixels on each axis,
+// filling with zeros (CapsNet's training augmentation). A shift is a product with a shifted identity
+// matrix on each side, Sy·image·Sxᵀ, so it needs no op beyond batched matrix products.
+func RandomShift(ctx *context.Context, images *Node, maxShift int) *Node {
+	g := images.Graph()
+	d := images.Shape().Dimensions
+	batch, h, w := d[0], d[1], d[2]
+	u := ctx.RandomUniform(g, shapeOf(images.DType(), batch, 2))
+	offsets := ConvertDType(Floor(MulScalar(u, float64(2*maxShift+1))), images.DType())
+	offsets = AddScalar(offsets, -float64(maxShift)) // integers in [−maxShift, maxShift]
+	shiftMatrix := func(n int, off *Node) *Node {
+		// S[b, i, j] = 1 where j = i − off[b]: row i of the result reads row i − off of the input.
+		i := ConvertDType(Iota(g, shapeOf(images.DType(), batch, n, n), 1), images.DType())
+		j := ConvertDType(Iota(g, shapeOf(images.DType(), batch, n, n), 2), images.DType())
+		o := Reshape(off, batch, 1, 1)
+		return ConvertDType(Equal(j, Sub(i, o)), images.DType())
+	}
+	sy := shiftMatrix(h, Slice(offsets, AxisRange(), AxisRange(0, 1)))
+	sx := shiftMatrix(w, Slice(offsets, AxisRange(), AxisRange(1, 2)))
+	img := Reshape(images, batch, h, w)
+	img = DotGeneral(sy, []int{2}, []int{0}, img, []int{1}, []int{0}) // [batch, h, w]
+	img = DotGeneral(img, []int{2}, []int{0}, sx, []int{2}, []int{0}) // [batch, h, w]
+	return Reshape(img, d...)
+}
