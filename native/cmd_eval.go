@@ -49,6 +49,9 @@ func init() {
 				if err != nil {
 					return err
 				}
+				if training.IsClassifier(f.Manifest.Model) {
+					return evalClassifier(backend, f, *weightsPath, data, min(*batch, n), *asJSON)
+				}
 				ae, err := evaluate.LoadAutoencoder(backend, f)
 				if err != nil {
 					return err

@@ -20,9 +20,10 @@ func init() {
 	register(&command{
 		name:    "train",
 		summary: "Train a model on MNIST (validation split held out from the training set) and write its weights.",
-		usage:   "--model ae|dae|sparse|vae|subpixel [flags] -o WEIGHTS",
+		usage:   "--model ae|dae|sparse|vae|subpixel|cnn|densenet|capsnet [flags] -o WEIGHTS",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
-			model := fs.String("model", "", "model: ae, dae, sparse, vae, subpixel")
+			model := fs.String("model", "", "model: ae, dae, sparse, vae, subpixel (autoencoders); cnn, densenet, capsnet (classifiers)")
+			size := fs.String("size", "small", "capsnet: small or paper")
 			epochs := fs.Int("epochs", 10, "epochs over the training split")
 			batch := fs.Int("batch", 128, "batch size")
 			lr := fs.Float64("lr", 1e-3, "Adam learning rate")
@@ -51,22 +52,28 @@ func init() {
 				if _, err := os.Stat(*out); err == nil && !*force && !*resume {
 					return fmt.Errorf("%s exists (use -f to overwrite)", *out)
 				}
-				cfg := models.DefaultAEConfig(models.AEKind(*model))
-				if *code > 0 {
-					cfg.CodeSize = *code
-				}
-				if cfg.Kind == models.DAE {
-					cfg.Noise = *noise
-					if *noiseLevel > 0 {
-						cfg.NoiseLevel = *noiseLevel
-					} else if *noise == "gaussian" {
-						cfg.NoiseLevel = 0.5
+				var task *training.Task
+				var err error
+				if training.IsClassifier(*model) {
+					task, err = training.ClassifierTask(*model, *size)
+				} else {
+					cfg := models.DefaultAEConfig(models.AEKind(*model))
+					if *code > 0 {
+						cfg.CodeSize = *code
 					}
+					if cfg.Kind == models.DAE {
+						cfg.Noise = *noise
+						if *noiseLevel > 0 {
+							cfg.NoiseLevel = *noiseLevel
+						} else if *noise == "gaussian" {
+							cfg.NoiseLevel = 0.5
+						}
+					}
+					if *l1 > 0 {
+						cfg.L1 = *l1
+					}
+					task, err = training.AETask(cfg)
 				}
-				if *l1 > 0 {
-					cfg.L1 = *l1
-				}
-				task, err := training.AETask(cfg)
 				if err != nil {
 					return usagef("%v", err)
 				}
@@ -75,7 +82,9 @@ func init() {
 					return err
 				}
 				if *limit > 0 && *limit+*val < set.N {
-					set = &mnist.Set{Images: set.Images[:(*limit+*val)*mnist.ImageSize], Labels: set.Labels[:*limit+*val], N: *limit + *val, Rows: set.Rows, Cols: set.Cols}
+					set = set.Head(*limit + *val)
+				} else {
+					*limit = 0
 				}
 				trainData, valData := training.SplitValidation(set, *val)
 				backend, choice, err := graphs.NewBackend(*backendSpec)
@@ -86,10 +95,16 @@ func init() {
 					*ckpt = *out + ".ckpt"
 				}
 				opt := training.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Seed: *seed, Checkpoint: *ckpt,
-					CheckpointEvery: *every, Resume: *resume, MaxSteps: *maxSteps,
+					CheckpointEvery: *every, Resume: *resume, MaxSteps: *maxSteps, ValSize: *val, Limit: *limit,
 					Command: "mnistzip " + strings.Join(os.Args[1:], " "), Backend: choice.Backend}
 				fmt.Fprintf(stderr, "training %s on %d digits (validation %d), backend %s\n", task.Model, trainData.N, valData.N, choice)
 				start := time.Now()
+				if !isTerminal() {
+					// No progress bar when piped: one line per epoch, so logs of long runs show progress.
+					opt.OnEpoch = func(h training.EpochStats) {
+						fmt.Fprintf(stderr, "epoch %d/%d: train loss %.5f, validation loss %.5f, %s\n", h.Epoch, opt.Epochs, h.TrainLoss, h.ValLoss, formatDuration(time.Duration(h.Seconds*float64(time.Second))))
+					}
+				}
 				var bar *progressbar.ProgressBar
 				res, err := training.Run(backend, task, trainData, valData, opt, func(p training.Progress) {
 					if bar == nil {
@@ -107,6 +122,9 @@ func init() {
 					return err
 				}
 				for _, h := range res.History {
+					if opt.OnEpoch != nil {
+						break // already printed
+					}
 					fmt.Fprintf(stderr, "epoch %d: train loss %.5f, validation loss %.5f, %s\n", h.Epoch, h.TrainLoss, h.ValLoss, formatDuration(time.Duration(h.Seconds*float64(time.Second))))
 				}
 				metrics := map[string]float64{"train_seconds": time.Since(start).Seconds()}

@@ -14,6 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/mnistzip/mnistzip/graphs/calibrate"
 	"github.com/mnistzip/mnistzip/graphs/training"
 )
 
@@ -132,4 +133,42 @@ func savePlot(p *plot.Plot, path string, w, h vg.Length) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return os.Rename(tmp, path)
+}
+
+// reliabilityDiagram draws accuracy per confidence bin next to the diagonal of perfect calibration.
+func reliabilityDiagram(path, title string, r calibrate.Report) error {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text, p.Y.Label.Text = "confidence", "accuracy"
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	var acc, gap plotter.XYs
+	for _, b := range r.Bins {
+		if b.Count == 0 {
+			continue
+		}
+		mid := (b.Lower + b.Upper) / 2
+		acc = append(acc, plotter.XY{X: mid, Y: b.Accuracy})
+		gap = append(gap, plotter.XY{X: mid, Y: b.MeanConfidence})
+	}
+	diag, err := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
+	if err != nil {
+		return err
+	}
+	diag.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+	accLine, accPts, err := plotter.NewLinePoints(acc)
+	if err != nil {
+		return err
+	}
+	accLine.Color, accPts.Color = digitColors[0], digitColors[0]
+	confPts, err := plotter.NewScatter(gap)
+	if err != nil {
+		return err
+	}
+	confPts.Color = digitColors[1]
+	p.Add(diag, accLine, accPts, confPts)
+	p.Legend.Add("perfect calibration", diag)
+	p.Legend.Add("accuracy per bin", accLine)
+	p.Legend.Add("mean confidence per bin", confPts)
+	p.Legend.Top, p.Legend.Left = true, true
+	return savePlot(p, path, 5*vg.Inch, 5*vg.Inch)
 }

@@ -106,3 +106,9 @@ func Histogram(labels []uint8) [NumClasses]int {
 	}
 	return h
 }
+
+// Head returns the first n digits of s (sharing its memory).
+func (s *Set) Head(n int) *Set {
+	n = min(n, s.N)
+	return &Set{Images: s.Images[:n*s.Rows*s.Cols], Labels: s.Labels[:n], N: n, Rows: s.Rows, Cols: s.Cols}
+}

@@ -30,6 +30,9 @@ type Options struct {
 	CheckpointEvery time.Duration
 	Resume          bool
 	MaxSteps        int    // stop after this many steps in total (0: run all epochs); for tests and smoke runs
+	OnEpoch         func(EpochStats) // called after each epoch's validation
+	ValSize         int    // digits held out from the end of the training set (recorded: calibration reuses the split)
+	Limit           int    // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
 	Command         string // recorded in manifests
 	Backend         string // recorded in manifests
 }
@@ -140,6 +143,9 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 			return res, err
 		}
 		res.History = append(res.History, stats)
+		if opt.OnEpoch != nil {
+			opt.OnEpoch(stats)
+		}
 		if opt.Checkpoint != "" {
 			if err := saveCheckpoint(ctx, task, opt, checkpointState{Epoch: epoch + 1, History: res.History}); err != nil {
 				return res, err
@@ -251,7 +257,7 @@ func Manifest(task *Task, opt Options) weights.Manifest {
 	for k, v := range task.Config {
 		cfg[k] = v
 	}
-	cfg["epochs"], cfg["batch"], cfg["lr"] = opt.Epochs, opt.Batch, opt.LR
+	cfg["epochs"], cfg["batch"], cfg["lr"], cfg["val_size"], cfg["limit"] = opt.Epochs, opt.Batch, opt.LR, opt.ValSize, opt.Limit
 	return weights.Manifest{Model: task.Model, Config: cfg, Command: opt.Command, Seed: opt.Seed,
 		Backend: opt.Backend, TrainedAt: time.Now().UTC().Format(time.RFC3339), Metrics: map[string]float64{}}
 }

@@ -1,0 +1,83 @@
+package evaluate
+
+import (
+	"fmt"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/mnistzip/mnistzip/graphs/calibrate"
+	"github.com/mnistzip/mnistzip/graphs/training"
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+// TemperatureKey is the manifest config key holding the fitted softmax temperature.
+const TemperatureKey = "temperature"
+
+// Classifier is a trained classifier ready for inference.
+type Classifier struct {
+	Weights *weights.File
+	Model   string
+	// Temperature divides the scores before the softmax: 1 until `mnistzip calibrate` fits one.
+	Temperature float64
+	scores      *context.Exec
+}
+
+// LoadClassifier prepares f's classifier on backend.
+func LoadClassifier(backend backends.Backend, f *weights.File) (*Classifier, error) {
+	model := f.Manifest.Model
+	if !training.IsClassifier(model) {
+		return nil, fmt.Errorf("weights hold a %q model, not a classifier", model)
+	}
+	size, _ := f.Manifest.ConfigString("size")
+	ctx := context.New()
+	if err := f.LoadInto(ctx); err != nil {
+		return nil, err
+	}
+	c := &Classifier{Weights: f, Model: model, Temperature: 1}
+	if t, ok := f.Manifest.ConfigFloat(TemperatureKey); ok && t > 0 {
+		c.Temperature = t
+	}
+	var err error
+	c.scores, err = context.NewExecAny(backend, ctx.Reuse(), func(ctx *context.Context, images *Node) *Node {
+		return ClassifierScores(ctx, model, size, images)
+	})
+	return c, err
+}
+
+// ClassifierScores is the graph of a classifier's pre-softmax scores.
+func ClassifierScores(ctx *context.Context, model, size string, images *Node) *Node {
+	return training.ClassifierLogits(ctx, model, size, images)
+}
+
+// Logits runs the classifier over data in batches and returns its scores with the labels.
+func (c *Classifier) Logits(data *training.Data, batch int) (calibrate.Logits, error) {
+	out := calibrate.Logits{Values: make([]float32, 0, data.N*10), Labels: data.Labels, K: 10}
+	for start := 0; start < data.N; start += batch {
+		n := min(batch, data.N-start)
+		res, err := c.scores.Exec(tensors.FromFlatDataAndDimensions(data.Images[start*784:(start+n)*784], n, 784))
+		if err != nil {
+			return out, err
+		}
+		out.Values = append(out.Values, tensors.MustCopyFlatData[float32](res[0])...)
+	}
+	return out, nil
+}
+
+// Confusion returns the confusion matrix [true][predicted] of the scores.
+func Confusion(l calibrate.Logits) [10][10]int {
+	var m [10][10]int
+	for i, y := range l.Labels {
+		row := l.Values[i*l.K : (i+1)*l.K]
+		pred := 0
+		for c := range row {
+			if row[c] > row[pred] {
+				pred = c
+			}
+		}
+		m[y][pred]++
+	}
+	return m
+}
