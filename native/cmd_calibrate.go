@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mnistzip/mnistzip/codec/mnist"
-	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/calibrate"
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
 	"github.com/mnistzip/mnistzip/graphs/training"
@@ -21,22 +20,11 @@ func init() {
 		summary: "Fit a classifier's softmax temperature on the validation split and store it in the weights.",
 		usage:   "--weights W [--plots DIR]",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
-			weightsPath := fs.StringP("weights", "w", "", "classifier weights (rewritten in place with the temperature)")
+			mf := addModelFlags(fs, "classifier weights (rewritten in place with the temperature)")
 			plots := fs.String("plots", "", "folder for reliability diagrams (before/after, on the test set)")
-			backendSpec := fs.String("backend", "auto", "backend: "+graphs.BackendSpecs)
-			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
+			weightsPath, dataDir := mf.weights, mf.data
 			return func(args []string) error {
-				if len(args) > 0 {
-					return usagef("unexpected argument %q", args[0])
-				}
-				if *weightsPath == "" {
-					return usagef("--weights is required")
-				}
-				f, err := weights.ReadFile(*weightsPath)
-				if err != nil {
-					return err
-				}
-				backend, _, err := graphs.NewBackend(*backendSpec)
+				f, backend, err := mf.load(args)
 				if err != nil {
 					return err
 				}

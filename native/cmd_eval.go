@@ -7,10 +7,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mnistzip/mnistzip/codec/mnist"
-	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
 	"github.com/mnistzip/mnistzip/graphs/training"
-	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 func init() {
@@ -19,20 +17,13 @@ func init() {
 		summary: "Evaluate trained weights on the MNIST test set: a table, or JSON with --json.",
 		usage:   "--weights W [--json] [--limit N]",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
-			weightsPath := fs.StringP("weights", "w", "", "weights file")
+			mf := addModelFlags(fs, "weights file")
+			weightsPath, dataDir := mf.weights, mf.data
 			asJSON := fs.Bool("json", false, "print JSON instead of a table")
 			limit := fs.Int("limit", 0, "evaluate on the first N test digits only (0: all 10,000)")
 			batch := fs.Int("batch", 500, "evaluation batch size")
-			backendSpec := fs.String("backend", "auto", "backend: "+graphs.BackendSpecs)
-			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
 			return func(args []string) error {
-				if len(args) > 0 {
-					return usagef("unexpected argument %q", args[0])
-				}
-				if *weightsPath == "" {
-					return usagef("--weights is required")
-				}
-				f, err := weights.ReadFile(*weightsPath)
+				f, backend, err := mf.load(args)
 				if err != nil {
 					return err
 				}
@@ -45,10 +36,6 @@ func init() {
 					n = *limit
 				}
 				data := training.FromSet(set, 0, n)
-				backend, _, err := graphs.NewBackend(*backendSpec)
-				if err != nil {
-					return err
-				}
 				if training.IsClassifier(f.Manifest.Model) {
 					return evalClassifier(backend, f, *weightsPath, data, min(*batch, n), *asJSON)
 				}

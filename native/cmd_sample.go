@@ -9,11 +9,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mnistzip/mnistzip/codec/mnist"
-	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
 	"github.com/mnistzip/mnistzip/graphs/models"
 	"github.com/mnistzip/mnistzip/graphs/training"
-	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 func init() {
@@ -22,27 +20,19 @@ func init() {
 		summary: "Write PNG pictures of a trained model: reconstructions, denoising, the VAE's latent space, loss curves.",
 		usage:   "--weights W -o DIR",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
-			weightsPath := fs.StringP("weights", "w", "", "weights file")
+			mf := addModelFlags(fs, "weights file")
+			dataDir := mf.data
 			out := fs.StringP("output", "o", "", "folder for the PNG files (created)")
 			n := fs.Int("n", 16, "digits per row")
-			backendSpec := fs.String("backend", "auto", "backend: "+graphs.BackendSpecs)
-			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
 			return func(args []string) error {
-				if len(args) > 0 {
-					return usagef("unexpected argument %q", args[0])
+				if *out == "" {
+					return usagef("-o DIR is required")
 				}
-				if *weightsPath == "" || *out == "" {
-					return usagef("--weights and -o are required")
-				}
-				f, err := weights.ReadFile(*weightsPath)
+				f, backend, err := mf.load(args)
 				if err != nil {
 					return err
 				}
 				set, err := mnist.Load(*dataDir, mnist.Test)
-				if err != nil {
-					return err
-				}
-				backend, _, err := graphs.NewBackend(*backendSpec)
 				if err != nil {
 					return err
 				}

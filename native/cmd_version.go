@@ -24,17 +24,6 @@ func toolVersion() string {
 	return "dev"
 }
 
-func gomlxVersion() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range info.Deps {
-			if d.Path == "github.com/gomlx/gomlx" {
-				return d.Version
-			}
-		}
-	}
-	return "unknown"
-}
-
 func init() {
 	register(&command{
 		name:    "version",
@@ -45,7 +34,7 @@ func init() {
 				if len(args) > 0 {
 					return usagef("version takes no arguments")
 				}
-				fmt.Fprintf(stdout, "mnistzip %s (GoMLX %s, %s, %s/%s, %d CPUs)\n", toolVersion(), gomlxVersion(),
+				fmt.Fprintf(stdout, "mnistzip %s (GoMLX %s, %s, %s/%s, %d CPUs)\n", toolVersion(), graphs.GoMLXVersion(),
 					runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 				plugins := graphs.InstalledXLAPlugins()
 				if len(plugins) == 0 {

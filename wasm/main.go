@@ -6,7 +6,6 @@ package main
 
 import (
 	"runtime"
-	"runtime/debug"
 	"syscall/js"
 
 	"github.com/mnistzip/mnistzip/graphs"
@@ -27,7 +26,7 @@ func main() {
 		info := map[string]any{
 			"mnistzip": version,
 			"go":       runtime.Version(),
-			"gomlx":    gomlxVersion(),
+			"gomlx":    graphs.GoMLXVersion(),
 			"backend":  backendName,
 		}
 		return js.ValueOf(info)
@@ -37,15 +36,4 @@ func main() {
 		ready.Invoke()
 	}
 	select {} // keep the Go runtime alive for callbacks
-}
-
-func gomlxVersion() string {
-	if info, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range info.Deps {
-			if d.Path == "github.com/gomlx/gomlx" {
-				return d.Version
-			}
-		}
-	}
-	return "unknown"
 }

@@ -29,12 +29,12 @@ type Options struct {
 	Checkpoint      string
 	CheckpointEvery time.Duration
 	Resume          bool
-	MaxSteps        int    // stop after this many steps in total (0: run all epochs); for tests and smoke runs
+	MaxSteps        int              // stop after this many steps in total (0: run all epochs); for tests and smoke runs
 	OnEpoch         func(EpochStats) // called after each epoch's validation
-	ValSize         int    // digits held out from the end of the training set (recorded: calibration reuses the split)
-	Limit           int    // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
-	Command         string // recorded in manifests
-	Backend         string // recorded in manifests
+	ValSize         int              // digits held out from the end of the training set (recorded: calibration reuses the split)
+	Limit           int              // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
+	Command         string           // recorded in manifests
+	Backend         string           // recorded in manifests
 }
 
 // Progress is reported after every step.

@@ -13,8 +13,8 @@ import (
 
 // Task binds a model to the trainer: its graph, its loss and how a batch feeds them.
 type Task struct {
-	Model  string         // "ae", "vae", ...
-	Config map[string]any // recorded in the manifest; enough to rebuild the model
+	Model   string         // "ae", "vae", ...
+	Config  map[string]any // recorded in the manifest; enough to rebuild the model
 	ModelFn train.ModelFn
 	LossFn  train.LossFn
 	// Feed turns a batch into the trainer's inputs and labels.

@@ -1,0 +1,43 @@
+package main
+
+import (
+	"github.com/gomlx/gomlx/backends"
+	"github.com/spf13/pflag"
+
+	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs"
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+// modelFlags are the flags every command that runs trained weights shares.
+type modelFlags struct {
+	weights, backend, data *string
+}
+
+func addModelFlags(fs *pflag.FlagSet, weightsHelp string) modelFlags {
+	return modelFlags{
+		weights: fs.StringP("weights", "w", "", weightsHelp),
+		backend: fs.String("backend", "auto", "backend: "+graphs.BackendSpecs),
+		data:    fs.String("data", mnist.DefaultDir, "MNIST data folder"),
+	}
+}
+
+// load checks the call (no positional arguments, --weights given), reads the weights and starts the
+// backend.
+func (m modelFlags) load(args []string) (*weights.File, backends.Backend, error) {
+	if len(args) > 0 {
+		return nil, nil, usagef("unexpected argument %q", args[0])
+	}
+	if *m.weights == "" {
+		return nil, nil, usagef("--weights is required")
+	}
+	f, err := weights.ReadFile(*m.weights)
+	if err != nil {
+		return nil, nil, err
+	}
+	backend, _, err := graphs.NewBackend(*m.backend)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, backend, nil
+}
