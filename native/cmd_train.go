@@ -54,6 +54,9 @@ func init() {
 				}
 				var task *training.Task
 				var err error
+				if *model == "" {
+					return usagef("--model is required: ae, dae, sparse, vae, subpixel, cnn, densenet or capsnet")
+				}
 				if training.IsClassifier(*model) {
 					task, err = training.ClassifierTask(*model, *size)
 				} else {

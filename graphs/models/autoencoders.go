@@ -54,7 +54,7 @@ func (c AEConfig) Validate() error {
 	switch c.Kind {
 	case AE, DAE, SparseAE, VAE, SubPixel:
 	default:
-		return fmt.Errorf("unknown autoencoder %q: want ae, dae, sparse, vae or subpixel", c.Kind)
+		return fmt.Errorf("unknown model %q: want ae, dae, sparse, vae, subpixel (autoencoders) or cnn, densenet, capsnet (classifiers)", c.Kind)
 	}
 	if c.CodeSize < 1 || c.Channels[0] < 1 || c.Channels[1] < 1 {
 		return fmt.Errorf("code size and channels must be positive")
