@@ -96,6 +96,7 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 	stepsPerEpoch := trainData.N / opt.Batch // the last partial batch is dropped: shapes stay static
 	res = &Result{Ctx: ctx, History: state.History}
 	lastCheckpoint := time.Now()
+	var pending *weights.File // a checkpoint snapshot waiting for the next finite loss
 	for epoch := state.Epoch; epoch < opt.Epochs; epoch++ {
 		order := epochOrder(trainData.N, opt.Seed, epoch)
 		epochStart := time.Now()
@@ -128,8 +129,17 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 				progress(Progress{Epoch: epoch + 1, Epochs: opt.Epochs, Step: step + 1, StepsPerEpoch: stepsPerEpoch,
 					Loss: loss, SamplesPerSec: float64(opt.Batch) / time.Since(stepStart).Seconds()})
 			}
+			// This step's finite loss vouches for the weights the previous checkpoint snapshot holds.
+			if pending != nil {
+				if err := weights.WriteFile(opt.Checkpoint, pending); err != nil {
+					return res, fmt.Errorf("checkpoint: %w", err)
+				}
+				pending = nil
+			}
 			if opt.Checkpoint != "" && opt.CheckpointEvery > 0 && time.Since(lastCheckpoint) >= opt.CheckpointEvery {
-				if err := saveCheckpoint(ctx, task, opt, checkpointState{Epoch: epoch, Step: step + 1, History: res.History}); err != nil {
+				// A step's loss is computed before its update, so the weights after a finite loss can
+				// still be ruined: snapshot now, write only once the next step's loss is finite too.
+				if pending, err = checkpointFile(ctx, task, opt, checkpointState{Epoch: epoch, Step: step + 1, History: res.History}); err != nil {
 					return res, err
 				}
 				lastCheckpoint = time.Now()
@@ -142,6 +152,10 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 		if stats.ValLoss, err = evalLoss(trainer, task, val, opt.Batch); err != nil {
 			return res, err
 		}
+		if math.IsNaN(stats.ValLoss) || math.IsInf(stats.ValLoss, 0) {
+			return res, fmt.Errorf("%w: validation loss %v after epoch %d; the last good checkpoint is kept", ErrNonFinite, stats.ValLoss, epoch+1)
+		}
+		pending = nil // superseded by the end-of-epoch checkpoint, vouched for by the validation loss
 		res.History = append(res.History, stats)
 		if opt.OnEpoch != nil {
 			opt.OnEpoch(stats)
@@ -205,18 +219,30 @@ func scalar(t *tensors.Tensor) float64 {
 }
 
 func saveCheckpoint(ctx *context.Context, task *Task, opt Options, state checkpointState) error {
+	f, err := checkpointFile(ctx, task, opt, state)
+	if err != nil {
+		return err
+	}
+	if err := weights.WriteFile(opt.Checkpoint, f); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// checkpointFile snapshots the context (variables, optimizer and RNG state) with the run's position.
+func checkpointFile(ctx *context.Context, task *Task, opt Options, state checkpointState) (*weights.File, error) {
 	m := Manifest(task, opt)
 	m.Config["checkpoint_epoch"] = state.Epoch
 	m.Config["checkpoint_step"] = state.Step
 	m.Config["checkpoint_history"] = state.History
 	f, err := weights.FromContext(ctx, m)
 	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	if err := weights.WriteFile(opt.Checkpoint, f); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
+	if name, ok := firstNonFinite(f); ok {
+		return nil, fmt.Errorf("%w: variable %s at epoch %d step %d; the last good checkpoint %s is kept", ErrNonFinite, name, state.Epoch+1, state.Step, opt.Checkpoint)
 	}
-	return nil
+	return f, nil
 }
 
 func loadCheckpoint(ctx *context.Context, task *Task, path string) (checkpointState, error) {
@@ -291,4 +317,23 @@ func DecodeHistory(v any) []EpochStats {
 		out = append(out, EpochStats{Epoch: int(get("epoch")), TrainLoss: get("train_loss"), ValLoss: get("val_loss"), Seconds: get("seconds")})
 	}
 	return out
+}
+
+// firstNonFinite returns the first float32 tensor holding a NaN or an infinity.
+func firstNonFinite(f *weights.File) (string, bool) {
+	for i := range f.Tensors {
+		if f.Tensors[i].DType != weights.Float32 {
+			continue
+		}
+		values, err := f.Tensors[i].Float32s()
+		if err != nil {
+			continue
+		}
+		for _, v := range values {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return f.Tensors[i].Name, true
+			}
+		}
+	}
+	return "", false
 }

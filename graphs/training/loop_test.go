@@ -1,15 +1,17 @@
 package training
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/graphs/engine"
 	"github.com/mnistzip/mnistzip/graphs/models"
-	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 func testData(t *testing.T) (*Data, *Data) {
@@ -127,13 +129,32 @@ func TestResumeRefusesOtherModel(t *testing.T) {
 	}
 }
 
+// TestNonFiniteLossStops: a run whose loss becomes NaN stops with ErrNonFinite and leaves the last
+// good checkpoint as it was.
 func TestNonFiniteLossStops(t *testing.T) {
 	train, val := testData(t)
 	task, _ := AETask(models.DefaultAEConfig(models.AE))
-	_, err := Run(testBackend(t), task, train, val, Options{Epochs: 1, Batch: 100, LR: 1e12, Seed: 1}, nil)
+	ckpt := filepath.Join(t.TempDir(), "ckpt")
+	good := Options{Epochs: 1, Batch: 100, LR: 1e-3, Seed: 1, Checkpoint: ckpt}
+	if _, err := Run(testBackend(t), task, train, val, good, nil); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := good
+	bad.Epochs, bad.Resume, bad.LR, bad.CheckpointEvery = 2, true, 1e12, time.Nanosecond
+	_, err = Run(testBackend(t), task, train, val, bad, nil)
 	if !errors.Is(err, ErrNonFinite) {
-		t.Skipf("learning rate 1e12 did not produce a non-finite loss (err %v)", err)
+		t.Fatalf("learning rate 1e12: got %v, want ErrNonFinite", err)
+	}
+	t.Logf("error: %v", err)
+	after, err := os.ReadFile(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Error("the checkpoint changed after the loss became NaN")
 	}
 }
-
-var _ = weights.ErrChecksum
