@@ -8,7 +8,7 @@ WASM_OUT := build/www
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME ?= 5s
 
-.PHONY: all setup run test data build wasm wasm-test serve models bench bench-peers vet fuzz testdata clean
+.PHONY: all setup run test data build wasm wasm-test serve models pictures bench vet fuzz testdata clean
 
 all: build
 
@@ -70,10 +70,15 @@ models: data build
 	mkdir -p $(SHIPPED)
 	for m in ae dae sparse vae subpixel; do \
 	  out=$(SHIPPED)/$$m.safetensors; test -f $$out && continue; \
-	  resume=; test -f $$out.ckpt && resume=--resume; \
-	  $(BIN) train --model $$m --epochs $(AE_EPOCHS) --batch 128 --seed 1 --backend go $$resume -o $$out || exit 1; \
-	  rm -f $$out.ckpt; \
+	  resume=; test -f $$out.new.ckpt && resume=--resume; \
+	  $(BIN) train --model $$m --epochs $(AE_EPOCHS) --batch 128 --seed 1 --backend go $$resume -f -o $$out.new || exit 1; \
+	  $(BIN) eval --weights $$out.new --record --backend go && mv $$out.new $$out && rm -f $$out.new.ckpt || exit 1; \
 	done
+	$(MAKE) pictures
+
+# The pictures README shows, from the shipped weights.
+pictures: build
+	for m in ae dae sparse vae subpixel; do $(BIN) sample --weights $(SHIPPED)/$$m.safetensors -o $(SHIPPED)/pictures --backend go || exit 1; done
 
 # One run, one table: the engine natively and under js/wasm (Node, one thread), stock simplego, and
 # TensorFlow.js in Node (cpu and wasm backends) as the peer, installed here only (never by make test).

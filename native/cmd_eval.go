@@ -9,6 +9,7 @@ import (
 	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
 	"github.com/mnistzip/mnistzip/graphs/training"
+	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 func init() {
@@ -20,6 +21,7 @@ func init() {
 			mf := addModelFlags(fs, "weights file")
 			weightsPath, dataDir := mf.weights, mf.data
 			asJSON := fs.Bool("json", false, "print JSON instead of a table")
+			record := fs.Bool("record", false, "store the test metrics in the weights' manifest (rewrites the file; its id changes)")
 			limit := fs.Int("limit", 0, "evaluate on the first N test digits only (0: all 10,000)")
 			batch := fs.Int("batch", 500, "evaluation batch size")
 			return func(args []string) error {
@@ -37,7 +39,7 @@ func init() {
 				}
 				data := training.FromSet(set, 0, n)
 				if training.IsClassifier(f.Manifest.Model) {
-					return evalClassifier(backend, f, *weightsPath, data, min(*batch, n), *asJSON)
+					return evalClassifier(backend, f, *weightsPath, data, min(*batch, n), *asJSON, *record)
 				}
 				ae, err := evaluate.LoadAutoencoder(backend, f)
 				if err != nil {
@@ -46,6 +48,21 @@ func init() {
 				m, err := evaluate.EvalAutoencoder(ae, data, min(*batch, n))
 				if err != nil {
 					return err
+				}
+				if *record {
+					if n != set.N {
+						return usagef("--record needs the whole test set (no --limit)")
+					}
+					for k, v := range map[string]float64{"test_bce_per_pixel": m.BCE, "test_mse_per_pixel": m.MSE, "test_psnr_db": m.PSNR,
+						"test_neg_elbo_nats": m.NELBO, "test_noisy_psnr_db": m.NoisyPSNR, "test_denoised_psnr_db": m.DenoisedPSNR,
+						"test_mean_abs_code": m.MeanAbsCode, "test_near_zero_fraction": m.NearZeroFrac} {
+						if v != 0 || k == "test_near_zero_fraction" {
+							f.Manifest.Metrics[k] = v
+						}
+					}
+					if err := weights.WriteFile(*weightsPath, f); err != nil {
+						return err
+					}
 				}
 				if *asJSON {
 					enc := json.NewEncoder(stdout)

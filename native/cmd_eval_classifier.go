@@ -15,7 +15,7 @@ import (
 // eceBins is the number of equal-width confidence bins of every ECE this tool reports (Guo et al.).
 const eceBins = 15
 
-func evalClassifier(backend backends.Backend, f *weights.File, path string, data *training.Data, batch int, asJSON bool) error {
+func evalClassifier(backend backends.Backend, f *weights.File, path string, data *training.Data, batch int, asJSON, record bool) error {
 	c, err := evaluate.LoadClassifier(backend, f)
 	if err != nil {
 		return err
@@ -33,6 +33,14 @@ func evalClassifier(backend backends.Backend, f *weights.File, path string, data
 		return err
 	}
 	confusion := evaluate.Confusion(logits)
+	if record {
+		f.Manifest.Metrics["test_accuracy"] = uncalibrated.Accuracy
+		f.Manifest.Metrics["test_nll_uncalibrated"], f.Manifest.Metrics["test_ece_uncalibrated"] = uncalibrated.NLL, uncalibrated.ECE
+		f.Manifest.Metrics["test_nll"], f.Manifest.Metrics["test_ece"] = calibrated.NLL, calibrated.ECE
+		if err := weights.WriteFile(path, f); err != nil {
+			return err
+		}
+	}
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
