@@ -60,6 +60,9 @@ func writePNG(path string, img image.Image) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes 0600 files
+		return err
+	}
 	return os.Rename(tmp.Name(), path)
 }
 
