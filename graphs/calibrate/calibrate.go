@@ -34,17 +34,9 @@ func (l Logits) validate() error {
 // Probabilities returns softmax(logits/T) for row i into p (len K), computed stably.
 func (l Logits) Probabilities(i int, temperature float64, p []float64) {
 	row := l.Values[i*l.K : (i+1)*l.K]
-	m := math.Inf(-1)
-	for _, v := range row {
-		m = math.Max(m, float64(v)/temperature)
-	}
-	sum := 0.0
+	m, sum := maxAndSumExp(row, temperature)
 	for c, v := range row {
-		p[c] = math.Exp(float64(v)/temperature - m)
-		sum += p[c]
-	}
-	for c := range p {
-		p[c] /= sum
+		p[c] = math.Exp(float64(v)/temperature-m) / sum
 	}
 }
 
@@ -53,17 +45,22 @@ func (l Logits) NLL(temperature float64) float64 {
 	total := 0.0
 	for i, y := range l.Labels {
 		row := l.Values[i*l.K : (i+1)*l.K]
-		m := math.Inf(-1)
-		for _, v := range row {
-			m = math.Max(m, float64(v)/temperature)
-		}
-		sum := 0.0
-		for _, v := range row {
-			sum += math.Exp(float64(v)/temperature - m)
-		}
+		m, sum := maxAndSumExp(row, temperature)
 		total += m + math.Log(sum) - float64(row[y])/temperature
 	}
 	return total / float64(l.N())
+}
+
+// maxAndSumExp returns m = max(row/T) and Σ exp(row/T − m): log-sum-exp without overflow.
+func maxAndSumExp(row []float32, temperature float64) (m, sum float64) {
+	m = math.Inf(-1)
+	for _, v := range row {
+		m = math.Max(m, float64(v)/temperature)
+	}
+	for _, v := range row {
+		sum += math.Exp(float64(v)/temperature - m)
+	}
+	return m, sum
 }
 
 // FitTemperature returns the T > 0 minimizing the NLL of softmax(logits/T). NLL(T) is convex in
