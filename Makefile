@@ -33,6 +33,7 @@ testdata: data
 run: data
 	$(BIN) version
 	$(BIN) info $(DATA)/train-images-idx3-ubyte.gz $(DATA)/t10k-images-idx3-ubyte.gz $(DATA)/t10k-labels-idx1-ubyte.gz
+	$(BIN) eval --weights graphs/models/shipped/ae.safetensors --limit 2000 --backend go
 
 vet:
 	$(GO) vet ./...
