@@ -9,6 +9,7 @@ import (
 
 	"github.com/mnistzip/mnistzip/codec/idx"
 	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
@@ -67,6 +68,21 @@ func describe(path string, histogram bool) error {
 		fmt.Fprintf(stdout, "%s: mnistzip weights, model %q, %d tensors, %d parameters, id %s\n", path, w.Manifest.Model, len(w.Tensors), w.NumParams(), id)
 		if w.Manifest.Command != "" {
 			fmt.Fprintf(stdout, "  trained by: %s (seed %d)\n", w.Manifest.Command, w.Manifest.Seed)
+		}
+		if epoch, ok := w.Manifest.ConfigInt("checkpoint_epoch"); ok {
+			// A checkpoint: where the run stands and the validation losses so far.
+			step, _ := w.Manifest.ConfigInt("checkpoint_step")
+			epochs, _ := w.Manifest.ConfigInt("epochs")
+			fmt.Fprintf(stdout, "  checkpoint: %d of %d epochs done, %d steps into the next\n", epoch, epochs, step)
+			for _, h := range training.DecodeHistory(w.Manifest.Config["checkpoint_history"]) {
+				fmt.Fprintf(stdout, "  epoch %d: train loss %.5f, validation loss %.5f, %.0f s\n", h.Epoch, h.TrainLoss, h.ValLoss, h.Seconds)
+			}
+		}
+		if h := training.DecodeHistory(w.Manifest.Config["history"]); len(h) > 0 {
+			fmt.Fprintf(stdout, "  trained %d epochs, %.0f s per epoch at the end\n", len(h), h[len(h)-1].Seconds)
+		}
+		if t, ok := w.Manifest.ConfigFloat("temperature"); ok {
+			fmt.Fprintf(stdout, "  calibrated: softmax temperature %.4f\n", t)
 		}
 		for _, k := range sortedKeys(w.Manifest.Metrics) {
 			fmt.Fprintf(stdout, "  %s = %.6g\n", k, w.Manifest.Metrics[k])

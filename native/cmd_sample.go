@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/spf13/pflag"
 
@@ -12,12 +13,13 @@ import (
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
 	"github.com/mnistzip/mnistzip/graphs/models"
 	"github.com/mnistzip/mnistzip/graphs/training"
+	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 func init() {
 	register(&command{
 		name:    "sample",
-		summary: "Write PNG pictures of a trained model: reconstructions, denoising, the VAE's latent space, loss curves.",
+		summary: "Write PNG pictures of a trained model: reconstructions, denoising, the VAE's latent space, CapsNet capsule perturbations, loss curves.",
 		usage:   "--weights W -o DIR",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
 			mf := addModelFlags(fs, "weights file")
@@ -36,14 +38,24 @@ func init() {
 				if err != nil {
 					return err
 				}
-				ae, err := evaluate.LoadAutoencoder(backend, f)
-				if err != nil {
-					return err
-				}
 				if err := os.MkdirAll(*out, 0o755); err != nil {
 					return err
 				}
-				written, err := autoencoderPictures(ae, set, *n, *out)
+				var written []string
+				switch f.Manifest.Model {
+				case "capsnet":
+					var c *evaluate.CapsNet
+					if c, err = evaluate.LoadCapsNet(backend, f); err == nil {
+						written, err = capsNetPictures(c, set, *n, *out)
+					}
+				case "cnn", "densenet":
+					written, err = historyPicture(f.Manifest, *out, nil)
+				default:
+					var ae *evaluate.Autoencoder
+					if ae, err = evaluate.LoadAutoencoder(backend, f); err == nil {
+						written, err = autoencoderPictures(ae, set, *n, *out)
+					}
+				}
 				for _, w := range written {
 					fmt.Fprintf(stdout, "wrote %s\n", w)
 				}
@@ -123,14 +135,63 @@ func autoencoderPictures(ae *evaluate.Autoencoder, set *mnist.Set, n int, dir st
 		}
 		written = append(written, path)
 	}
-	if h, ok := ae.Weights.Manifest.Config["history"]; ok {
-		if history := training.DecodeHistory(h); len(history) > 0 {
-			path := filepath.Join(dir, name+"-loss.png")
-			if err := lossCurves(path, name+" training", history); err != nil {
-				return written, err
-			}
-			written = append(written, path)
+	return historyPicture(ae.Weights.Manifest, dir, written)
+}
+
+// historyPicture adds the training and validation loss curves of m's run, if it recorded them.
+func historyPicture(m weights.Manifest, dir string, written []string) ([]string, error) {
+	h, ok := m.Config["history"]
+	if !ok {
+		return written, nil
+	}
+	history := training.DecodeHistory(h)
+	if len(history) == 0 {
+		return written, nil
+	}
+	path := filepath.Join(dir, m.Model+"-loss.png")
+	if err := lossCurves(path, m.Model+" training", history); err != nil {
+		return written, err
+	}
+	return append(written, path), nil
+}
+
+// capsNetPictures writes the CapsNet's reconstructions (test digits over what the decoder makes of
+// the longest capsule) and, for the first test digit of three classes, the paper's perturbation grid:
+// each of the 16 dimensions of the winning capsule moved by −0.25…+0.25 in steps of 0.05.
+func capsNetPictures(c *evaluate.CapsNet, set *mnist.Set, n int, dir string) (written []string, err error) {
+	test := training.FromSet(set, 0, set.N)
+	r, err := c.Run(test.Images[:n*784], n)
+	if err != nil {
+		return nil, err
+	}
+	var originals, recons [][]float32
+	for i := range n {
+		originals = append(originals, test.Images[i*784:(i+1)*784])
+		recons = append(recons, r.Reconstruction[i*784:(i+1)*784])
+	}
+	path := filepath.Join(dir, "capsnet-reconstructions.png")
+	if err := writePNG(path, digitRows([][][]float32{originals, recons}, 2)); err != nil {
+		return nil, err
+	}
+	written = append(written, path)
+	deltas := make([]float32, 11)
+	for k := range deltas {
+		deltas[k] = -0.25 + 0.05*float32(k)
+	}
+	for _, digit := range []int32{2, 5, 7} {
+		i := slices.Index(test.Labels, digit)
+		if i < 0 {
+			continue
 		}
+		rows, err := c.Perturbations(test.Images[i*784:(i+1)*784], deltas)
+		if err != nil {
+			return written, err
+		}
+		path := filepath.Join(dir, fmt.Sprintf("capsnet-perturbations-%d.png", digit))
+		if err := writePNG(path, digitRows(rows, 1)); err != nil {
+			return written, err
+		}
+		written = append(written, path)
 	}
 	return written, nil
 }

@@ -23,10 +23,15 @@ func init() {
 		usage:   "--model ae|dae|sparse|vae|subpixel|cnn|densenet|capsnet [flags] -o WEIGHTS",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
 			model := fs.String("model", "", "model: ae, dae, sparse, vae, subpixel (autoencoders); cnn, densenet, capsnet (classifiers)")
-			size := fs.String("size", "small", "capsnet: small or paper")
+			size := fs.String("size", "small", "densenet, capsnet: small (trains on 2 CPU cores) or paper")
+			growth := fs.Int("growth", 0, "densenet: growth rate k (default: the size's, 12)")
+			blocks := fs.Int("blocks", 0, "densenet: dense blocks (default: the size's, 3)")
+			denseLayers := fs.Int("dense-layers", 0, "densenet: BN-ReLU-conv layers per block (default: the size's)")
+			dropout := fs.Float64("dropout", 0, "densenet: dropout after each 3×3 convolution")
 			epochs := fs.Int("epochs", 10, "epochs over the training split")
 			batch := fs.Int("batch", 128, "batch size")
 			lr := fs.Float64("lr", 1e-3, "Adam learning rate")
+			schedule := fs.String("lr-schedule", "constant", "learning-rate schedule: constant, or cosine (from --lr down to --lr/100 over the run)")
 			seed := fs.Int64("seed", 1, "seed for initialization, shuffling and noise")
 			limit := fs.Int("limit", 0, "train on the first N training digits only (0: all)")
 			val := fs.Int("val", 5000, "digits held out from the end of the training set for validation")
@@ -42,6 +47,7 @@ func init() {
 			every := fs.Duration("checkpoint-every", 2*time.Minute, "checkpoint interval")
 			resume := fs.Bool("resume", false, "continue from the checkpoint")
 			maxSteps := fs.Int("max-steps", 0, "stop after N steps (smoke runs)")
+			cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usagef("unexpected argument %q", args[0])
@@ -58,7 +64,28 @@ func init() {
 					return usagef("--model is required: ae, dae, sparse, vae, subpixel, cnn, densenet or capsnet")
 				}
 				if training.IsClassifier(*model) {
-					task, err = training.ClassifierTask(*model, *size)
+					var spec training.ClassifierSpec
+					if spec, err = training.NewClassifierSpec(*model, *size); err == nil {
+						for _, o := range []struct {
+							flag string
+							v    int
+							dst  *int
+						}{{"growth", *growth, &spec.DenseNet.Growth}, {"blocks", *blocks, &spec.DenseNet.Blocks}, {"dense-layers", *denseLayers, &spec.DenseNet.LayersPerBlock}} {
+							if o.v != 0 && *model != "densenet" {
+								return usagef("--%s is a densenet flag", o.flag)
+							}
+							if o.v != 0 {
+								*o.dst = o.v
+							}
+						}
+						if *dropout != 0 && *model != "densenet" {
+							return usagef("--dropout is a densenet flag")
+						}
+						if *dropout != 0 {
+							spec.DenseNet.Dropout = *dropout
+						}
+						task, err = training.ClassifierTask(spec)
+					}
 				} else {
 					cfg := models.DefaultAEConfig(models.AEKind(*model))
 					if *code > 0 {
@@ -97,10 +124,17 @@ func init() {
 				if *ckpt == "" {
 					*ckpt = *out + ".ckpt"
 				}
-				opt := training.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Seed: *seed, Checkpoint: *ckpt,
+				opt := training.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Schedule: *schedule, Seed: *seed, Checkpoint: *ckpt,
 					CheckpointEvery: *every, Resume: *resume, MaxSteps: *maxSteps, ValSize: *val, Limit: *limit,
 					Command: "mnistzip " + strings.Join(os.Args[1:], " "), Backend: choice.Backend}
 				fmt.Fprintf(stderr, "training %s on %d digits (validation %d), backend %s\n", task.Model, trainData.N, valData.N, choice)
+				if *cpuProfile != "" {
+					stop, err := startCPUProfile(*cpuProfile)
+					if err != nil {
+						return err
+					}
+					defer stop()
+				}
 				start := time.Now()
 				if !isTerminal() {
 					// No progress bar when piped: one line per epoch, so logs of long runs show progress.

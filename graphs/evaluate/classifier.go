@@ -1,8 +1,6 @@
 package evaluate
 
 import (
-	"fmt"
-
 	"github.com/gomlx/gomlx/backends"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
@@ -20,6 +18,7 @@ const TemperatureKey = "temperature"
 type Classifier struct {
 	Weights *weights.File
 	Model   string
+	Spec    training.ClassifierSpec
 	// Temperature divides the scores before the softmax: 1 until `mnistzip calibrate` fits one.
 	Temperature float64
 	scores      *context.Exec
@@ -28,10 +27,10 @@ type Classifier struct {
 // LoadClassifier prepares f's classifier on backend.
 func LoadClassifier(backend backends.Backend, f *weights.File) (*Classifier, error) {
 	model := f.Manifest.Model
-	if !training.IsClassifier(model) {
-		return nil, fmt.Errorf("weights hold a %q model, not a classifier", model)
+	spec, err := training.ClassifierSpecFromMap(model, f.Manifest.Config)
+	if err != nil {
+		return nil, err
 	}
-	size, _ := f.Manifest.ConfigString("size")
 	ctx := context.New()
 	if err := f.LoadInto(ctx); err != nil {
 		return nil, err
@@ -40,16 +39,11 @@ func LoadClassifier(backend backends.Backend, f *weights.File) (*Classifier, err
 	if t, ok := f.Manifest.ConfigFloat(TemperatureKey); ok && t > 0 {
 		c.Temperature = t
 	}
-	var err error
+	c.Spec = spec
 	c.scores, err = context.NewExecAny(backend, ctx.Reuse(), func(ctx *context.Context, images *Node) *Node {
-		return ClassifierScores(ctx, model, size, images)
+		return training.ClassifierLogits(ctx, spec, images)
 	})
 	return c, err
-}
-
-// ClassifierScores is the graph of a classifier's pre-softmax scores.
-func ClassifierScores(ctx *context.Context, model, size string, images *Node) *Node {
-	return training.ClassifierLogits(ctx, model, size, images)
 }
 
 // Logits runs the classifier over data in batches and returns its scores with the labels.

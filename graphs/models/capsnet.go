@@ -68,11 +68,18 @@ func CapsNet(ctx *context.Context, cfg CapsNetConfig, images, mask *Node) CapsNe
 	lengths := Sqrt(AddScalar(ReduceSum(Square(v), -1), squashEpsilon))
 
 	masked := MaskCapsules(v, lengths, mask) // [batch, 10, 16]
+	return CapsNetOutputs{Lengths: lengths, DigitCaps: v, Reconstruction: CapsNetDecoder(ctx, cfg, masked)}
+}
+
+// CapsNetDecoder reconstructs images [batch, 784] from masked digit capsules [batch, 10, DigitDim]
+// through dense 512 → 1024 → 784 (ReLU, ReLU, sigmoid). ctx is the CapsNet's own, so a graph that
+// only decodes (the capsule-dimension perturbation pictures) reuses the trained decoder.
+func CapsNetDecoder(ctx *context.Context, cfg CapsNetConfig, masked *Node) *Node {
+	batch := masked.Shape().Dimensions[0]
 	h := Reshape(masked, batch, 10*cfg.DigitDim)
 	h = activations.Relu(layers.DenseWithBias(ctx.In("decoder1"), h, cfg.Decoder[0]))
 	h = activations.Relu(layers.DenseWithBias(ctx.In("decoder2"), h, cfg.Decoder[1]))
-	recon := Sigmoid(layers.DenseWithBias(ctx.In("decoder3"), h, 784))
-	return CapsNetOutputs{Lengths: lengths, DigitCaps: v, Reconstruction: recon}
+	return Sigmoid(layers.DenseWithBias(ctx.In("decoder3"), h, 784))
 }
 
 // route is routing by agreement: logits b start at 0 for every example; each iteration couples every

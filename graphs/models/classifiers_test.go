@@ -136,6 +136,24 @@ func TestDenseNetChannels(t *testing.T) {
 	if d := logits.Shape().Dimensions; d[0] != 2 || d[1] != 10 {
 		t.Errorf("DenseNet logits shape %v", d)
 	}
+	// The stem-pooled small preset: blocks at 14, 7 and 3 pixels, and every preset validates.
+	for _, cfg := range []DenseNetConfig{DenseNetSmall, DenseNetPaper} {
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%+v: %v", cfg, err)
+		}
+	}
+	logits, err = context.ExecOnce(backend, context.New(), func(ctx *context.Context, x *Node) *Node {
+		return DenseNet(ctx, DenseNetSmall, x)
+	}, images(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := logits.Shape().Dimensions; d[0] != 2 || d[1] != 10 {
+		t.Errorf("DenseNetSmall logits shape %v", d)
+	}
+	if err := (DenseNetConfig{Growth: 12, Blocks: 5, LayersPerBlock: 1, InitChannels: 24, Compression: 0.5, StemPool: true}).Validate(); err == nil {
+		t.Error("5 blocks after stem pooling (28 → 14 → 7 → 3 → 1 → 0) accepted")
+	}
 }
 
 func TestRandomShift(t *testing.T) {

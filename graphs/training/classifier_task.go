@@ -24,45 +24,138 @@ func IsClassifier(model string) bool {
 	return false
 }
 
-// ClassifierLogits builds a classifier's class scores for images [batch, 784] in inference mode; for
-// the CapsNet the scores are the digit capsules' lengths (not logits: temperature scaling then works
-// on log-lengths, see Scores).
-func ClassifierLogits(ctx *context.Context, model, size string, images *Node) *Node {
+// ClassifierSpec names a classifier and its architecture; it round-trips through the weights'
+// manifest config so inference rebuilds the network that was trained.
+type ClassifierSpec struct {
+	Model    string                // cnn, densenet or capsnet
+	Size     string                // densenet and capsnet: "small" (2 CPU cores) or "paper"
+	DenseNet models.DenseNetConfig // densenet only: starts from Size's preset, flags may override
+}
+
+// NewClassifierSpec returns model's spec at size with the size's preset architecture.
+func NewClassifierSpec(model, size string) (ClassifierSpec, error) {
+	spec := ClassifierSpec{Model: model, Size: size}
+	if !IsClassifier(model) {
+		return spec, fmt.Errorf("unknown classifier %q: want cnn, densenet or capsnet", model)
+	}
+	if model == "cnn" {
+		spec.Size = ""
+		return spec, nil
+	}
+	switch size {
+	case "small":
+		spec.DenseNet = models.DenseNetSmall
+	case "paper":
+		spec.DenseNet = models.DenseNetPaper
+	default:
+		return spec, fmt.Errorf("unknown %s size %q: want small or paper", model, size)
+	}
+	if model != "densenet" {
+		spec.DenseNet = models.DenseNetConfig{}
+	}
+	return spec, nil
+}
+
+// Validate reports a spec that cannot build a network.
+func (s ClassifierSpec) Validate() error {
+	if s.Model == "densenet" {
+		return s.DenseNet.Validate()
+	}
+	return nil
+}
+
+// ToMap is the spec as manifest config entries.
+func (s ClassifierSpec) ToMap() map[string]any {
+	m := map[string]any{}
+	if s.Size != "" {
+		m["size"] = s.Size
+	}
+	if s.Model == "densenet" {
+		d := s.DenseNet
+		m["growth"], m["blocks"], m["layers_per_block"], m["init_channels"] = d.Growth, d.Blocks, d.LayersPerBlock, d.InitChannels
+		m["compression"], m["dropout"], m["stem_pool"] = d.Compression, d.Dropout, d.StemPool
+	}
+	return m
+}
+
+// ClassifierSpecFromMap rebuilds the spec of model from manifest config entries.
+func ClassifierSpecFromMap(model string, m map[string]any) (ClassifierSpec, error) {
+	num := func(k string) float64 {
+		switch v := m[k].(type) {
+		case float64:
+			return v
+		case int:
+			return float64(v)
+		case interface{ Float64() (float64, error) }:
+			f, _ := v.Float64()
+			return f
+		}
+		return 0
+	}
+	size, _ := m["size"].(string)
+	if model == "capsnet" && size == "" {
+		size = "small"
+	}
+	spec := ClassifierSpec{Model: model, Size: size}
+	if !IsClassifier(model) {
+		return spec, fmt.Errorf("weights hold a %q model, not a classifier", model)
+	}
+	if model == "densenet" {
+		stem, _ := m["stem_pool"].(bool)
+		spec.DenseNet = models.DenseNetConfig{Growth: int(num("growth")), Blocks: int(num("blocks")),
+			LayersPerBlock: int(num("layers_per_block")), InitChannels: int(num("init_channels")),
+			Compression: num("compression"), Dropout: num("dropout"), StemPool: stem}
+	}
+	if err := spec.Validate(); err != nil {
+		return spec, fmt.Errorf("weights config: %w", err)
+	}
+	return spec, nil
+}
+
+// ClassifierLogits builds a classifier's class scores for images [batch, 784]; for the CapsNet the
+// scores are the log-lengths of the digit capsules (not logits, but a monotone score that
+// temperature scaling calibrates like logits).
+func ClassifierLogits(ctx *context.Context, spec ClassifierSpec, images *Node) *Node {
 	batch := images.Shape().Dimensions[0]
 	img := Reshape(images, batch, 28, 28, 1)
-	switch model {
+	switch spec.Model {
 	case "cnn":
 		return models.CNN(ctx, img)
 	case "densenet":
-		return models.DenseNet(ctx, models.DenseNetDefault, img)
+		return models.DenseNet(ctx, spec.DenseNet, img)
 	case "capsnet":
-		out := models.CapsNet(ctx, capsNetConfig(size), img, nil)
-		return Log(out.Lengths) // log-lengths: a monotone score whose softmax temperature scaling can calibrate
+		out := models.CapsNet(ctx, CapsNetConfig(spec.Size), img, nil)
+		return Log(out.Lengths)
 	}
-	panic(fmt.Sprintf("unknown classifier %q", model))
+	panic(fmt.Sprintf("unknown classifier %q", spec.Model))
 }
 
-func capsNetConfig(size string) models.CapsNetConfig {
+// CapsNetConfig is the CapsNet configuration of a size ("paper" or else small).
+func CapsNetConfig(size string) models.CapsNetConfig {
 	if size == "paper" {
 		return models.CapsNetPaper
 	}
 	return models.CapsNetSmall
 }
 
-// ClassifierTask returns the training task of a classifier. size picks the CapsNet configuration
-// ("small" or "paper"); the others ignore it.
-func ClassifierTask(model, size string) (*Task, error) {
-	if !IsClassifier(model) {
-		return nil, fmt.Errorf("unknown classifier %q: want cnn, densenet or capsnet", model)
+// ClassifierTask returns the training task of the classifier spec describes.
+func ClassifierTask(spec ClassifierSpec) (*Task, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
 	}
-	if model == "capsnet" && size != "small" && size != "paper" {
-		return nil, fmt.Errorf("unknown CapsNet size %q: want small or paper", size)
-	}
-	task := &Task{Model: model, Config: map[string]any{"size": size}}
+	model := spec.Model
+	task := &Task{Model: model, Config: spec.ToMap()}
 	if model != "capsnet" {
-		task.Config = map[string]any{}
+		// Random shifts of up to one pixel in training: MNIST digits are centred by their centre of
+		// mass, so ±1 pixel is the jitter the test set itself shows.
+		task.Config["shift"] = 1
 		task.ModelFn = func(ctx *context.Context, _ any, in []*Node) []*Node {
-			return []*Node{ClassifierLogits(ctx, model, size, in[0])}
+			images := in[0]
+			if g := images.Graph(); ctx.IsTraining(g) {
+				batch := images.Shape().Dimensions[0]
+				images = Reshape(models.RandomShift(ctx, Reshape(images, batch, 28, 28, 1), 1), batch, 784)
+			}
+			return []*Node{ClassifierLogits(ctx, spec, images)}
 		}
 		task.LossFn = losses.SparseCategoricalCrossEntropyLogits
 		task.Feed = func(images, labels *tensors.Tensor) ([]*tensors.Tensor, []*tensors.Tensor) {
@@ -71,7 +164,7 @@ func ClassifierTask(model, size string) (*Task, error) {
 		}
 		return task, nil
 	}
-	cfg := capsNetConfig(size)
+	cfg := CapsNetConfig(spec.Size)
 	task.ModelFn = func(ctx *context.Context, _ any, in []*Node) []*Node {
 		batch := in[0].Shape().Dimensions[0]
 		img := Reshape(in[0], batch, 28, 28, 1)

@@ -12,7 +12,7 @@ import (
 // ones far above chance (10%).
 func TestClassifierAccuracyRises(t *testing.T) {
 	train, val := testData(t)
-	task, err := ClassifierTask("cnn", "")
+	task, err := ClassifierTask(ClassifierSpec{Model: "cnn"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestClassifierAccuracyRises(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, err := context.ExecOnce(backend, res.Ctx.Reuse(), func(ctx *context.Context, x *Node) *Node {
-		return ArgMax(ClassifierLogits(ctx, "cnn", "", x), -1)
+		return ArgMax(ClassifierLogits(ctx, ClassifierSpec{Model: "cnn"}, x), -1)
 	}, tensors.FromFlatDataAndDimensions(val.Images, val.N, 784))
 	if err != nil {
 		t.Fatal(err)

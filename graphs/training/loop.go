@@ -9,11 +9,14 @@ import (
 	"time"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 	"github.com/gomlx/gomlx/pkg/ml/train"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+	"github.com/gomlx/gomlx/pkg/ml/train/optimizers/cosineschedule"
 
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
@@ -22,7 +25,11 @@ import (
 type Options struct {
 	Epochs, Batch int
 	LR            float64
-	Seed          int64
+	// Schedule is the learning-rate schedule: "" or "constant" keeps LR; "cosine" anneals it from LR
+	// to LR/100 over all the run's steps (one half cosine), which buys most of the last few tenths of
+	// a percent of accuracy a short run on two CPU cores can reach.
+	Schedule string
+	Seed     int64
 	// Checkpoint is the file periodic checkpoints go to ("" disables them); CheckpointEvery is the
 	// interval (an interrupted run loses at most that much work). Checkpoints carry the optimizer and
 	// RNG state, so Resume continues exactly where the checkpoint was taken.
@@ -91,9 +98,13 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 		}
 		ctx = ctx.Checked(false) // variables exist already: the graph reuses them
 	}
-	trainer := train.NewTrainer(backend, ctx, task.ModelFn, task.LossFn,
-		optimizers.Adam().LearningRate(opt.LR).Done(), nil, nil)
 	stepsPerEpoch := trainData.N / opt.Batch // the last partial batch is dropped: shapes stay static
+	modelFn, err := scheduled(task.ModelFn, opt, opt.Epochs*stepsPerEpoch)
+	if err != nil {
+		return nil, err
+	}
+	trainer := train.NewTrainer(backend, ctx, modelFn, task.LossFn,
+		optimizers.Adam().LearningRate(opt.LR).Done(), nil, nil)
 	res = &Result{Ctx: ctx, History: state.History}
 	lastCheckpoint := time.Now()
 	var pending *weights.File // a checkpoint snapshot waiting for the next finite loss
@@ -168,6 +179,25 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 		}
 	}
 	return res, nil
+}
+
+// Schedules lists the learning-rate schedules Options.Schedule accepts.
+var Schedules = []string{"constant", "cosine"}
+
+// scheduled wraps modelFn so that training graphs also update the learning rate. The schedule's step
+// counter is a context variable, so checkpoints carry it and a resumed run continues the same curve.
+func scheduled(modelFn train.ModelFn, opt Options, totalSteps int) (train.ModelFn, error) {
+	switch opt.Schedule {
+	case "", "constant":
+		return modelFn, nil
+	case "cosine":
+		return func(ctx *context.Context, spec any, inputs []*Node) []*Node {
+			cosineschedule.New(ctx, inputs[0].Graph(), dtypes.Float32).
+				LearningRate(opt.LR).MinLearningRate(opt.LR / 100).PeriodSteps(max(1, totalSteps)).Done()
+			return modelFn(ctx, spec, inputs)
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown learning-rate schedule %q: want constant or cosine", opt.Schedule)
 }
 
 // evalLoss is the mean loss over val's full batches, in inference mode. It goes through
@@ -284,6 +314,9 @@ func Manifest(task *Task, opt Options) weights.Manifest {
 		cfg[k] = v
 	}
 	cfg["epochs"], cfg["batch"], cfg["lr"], cfg["val_size"], cfg["limit"] = opt.Epochs, opt.Batch, opt.LR, opt.ValSize, opt.Limit
+	if opt.Schedule != "" && opt.Schedule != "constant" {
+		cfg["schedule"] = opt.Schedule
+	}
 	return weights.Manifest{Model: task.Model, Config: cfg, Command: opt.Command, Seed: opt.Seed,
 		Backend: opt.Backend, TrainedAt: time.Now().UTC().Format(time.RFC3339), Metrics: map[string]float64{}}
 }
