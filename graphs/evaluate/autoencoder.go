@@ -25,6 +25,7 @@ type Autoencoder struct {
 	ctx     *context.Context
 	run     *context.Exec // images [n,784] → recon [n,784], code, logVar (VAE), noisy (DAE), sampled-z recon logits (VAE)
 	decode  *context.Exec // codes [n, CodeSize] → recon [n,784]
+	encode  *context.Exec // images [n,784] → codes [n, CodeSize]
 }
 
 // evalSeed fixes the randomness of evaluation (the VAE's z sample, the DAE's noise).
@@ -70,7 +71,24 @@ func LoadAutoencoder(backend backends.Backend, f *weights.File) (*Autoencoder, e
 		n := codes.Shape().Dimensions[0]
 		return Reshape(Sigmoid(models.Decode(ctx, cfg, codes)), n, 784)
 	})
+	if err != nil {
+		return nil, err
+	}
+	a.encode, err = context.NewExecAny(backend, ctx, func(ctx *context.Context, images *Node) *Node {
+		n := images.Shape().Dimensions[0]
+		code, _ := models.Encode(ctx, cfg, Reshape(images, n, 28, 28, 1))
+		return code // the VAE's mean
+	})
 	return a, err
+}
+
+// Encode returns the codes [n, CodeSize] of n images [n, 784] (the VAE: the posterior means).
+func (a *Autoencoder) Encode(images []float32, n int) ([]float32, error) {
+	outs, err := a.encode.Exec(tensors.FromFlatDataAndDimensions(images, n, 784))
+	if err != nil {
+		return nil, err
+	}
+	return flat(outs[0]), nil
 }
 
 // corrupt applies the DAE's noise with a fixed seed (evaluation must be reproducible; training uses

@@ -1,0 +1,205 @@
+// Package mz is the .mz container of mnistzip: an IDX file compressed in independent chunks, each
+// coded by whichever coder makes it smallest — the pixel context model (package pixels) for 28×28
+// ubyte images, klauspost zstd at its best level for everything else — with a CRC-32C per chunk and
+// a SHA-256 over the restored file. Lossy files hold only the autoencoder's quantized codes of each
+// image. SPEC.md describes the bytes.
+package mz
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+
+	"github.com/mnistzip/mnistzip/codec/idx"
+)
+
+// Magic starts every .mz file: a non-ASCII byte (so no text tool takes it for text), "MZ", and a
+// newline (caught by transfers that rewrite line ends).
+var Magic = [4]byte{0x89, 'M', 'Z', '\n'}
+
+// Version is the format version this package writes and reads.
+const Version = 1
+
+const (
+	flagLossy = 1 << 0
+
+	// Chunk limits: at most this many images (the pixel model's coding tables are paid once per
+	// chunk, so chunks are large; train-images splits in two, one per core) or bytes per chunk.
+	maxChunkImages = 30000
+	maxChunkBytes  = 8 << 20
+
+	imageSize = 28 * 28
+)
+
+// Chunk kinds.
+const (
+	kindStored    = 0 // the bytes themselves
+	kindZstd      = 1 // klauspost zstd, best level
+	kindPixels    = 2 // pixels.Basic
+	kindPixelsR   = 3 // pixels.Rich
+	kindPixelsAE  = 4 // pixels.Basic with autoencoder hints: quantized codes, then the pixel streams
+	kindPixelsAER = 5 // pixels.Rich with autoencoder hints
+	kindLossy     = 6 // quantized autoencoder codes only
+	numKinds      = 7
+)
+
+var kindNames = [numKinds]string{"stored", "zstd", "pixels", "pixels-rich", "pixels+ae", "pixels-rich+ae", "ae-codes"}
+
+// Errors. Every decoding failure matches one of them with errors.Is.
+var (
+	ErrNotMZ         = errors.New("not an mnistzip (.mz) file")
+	ErrVersion       = errors.New("unsupported .mz format version")
+	ErrCorrupt       = errors.New("corrupt .mz file")
+	ErrTruncated     = errors.New("truncated .mz file")
+	ErrChecksum      = errors.New(".mz checksum mismatch")
+	ErrWrongModel    = errors.New("wrong model for this .mz file")
+	ErrNeedsModel    = errors.New("this .mz file needs an autoencoder")
+	ErrEmpty         = errors.New("nothing to compress")
+	ErrNotImages     = errors.New("lossy compression needs 28×28 ubyte images")
+	ErrNotReproduced = errors.New("the restored bytes differ from the original")
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// Header is the part of a .mz file before the chunks.
+type Header struct {
+	Version byte
+	Lossy   bool
+	Quality int    // lossy: 1…9
+	ModelID string // the autoencoder the file needs ("" for none)
+	IDX     idx.Header
+	Chunks  int
+}
+
+// Images reports whether the IDX holds 28×28 ubyte images, the shape the model codes.
+func (h Header) Images() bool { return isImages(h.IDX) }
+
+func isImages(h idx.Header) bool {
+	return h.Type == idx.Ubyte && len(h.Dims) == 3 && h.Dims[1] == 28 && h.Dims[2] == 28
+}
+
+func (h Header) marshal() ([]byte, error) {
+	idxBytes, err := h.IDX.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	if len(h.ModelID) > 255 {
+		return nil, fmt.Errorf("model id %q too long", h.ModelID)
+	}
+	b := append([]byte(nil), Magic[:]...)
+	var flags byte
+	if h.Lossy {
+		flags |= flagLossy
+	}
+	b = append(b, Version, flags, byte(h.Quality), byte(len(h.ModelID)))
+	b = append(b, h.ModelID...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(idxBytes)))
+	b = append(b, idxBytes...)
+	b = binary.BigEndian.AppendUint64(b, uint64(h.IDX.DataSize()))
+	b = binary.BigEndian.AppendUint32(b, uint32(h.Chunks))
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
+}
+
+// ReadHeader reads and checks a .mz header.
+func ReadHeader(r io.Reader) (Header, error) {
+	var h Header
+	fixed := make([]byte, 8)
+	if _, err := io.ReadFull(r, fixed); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if len(fixed) > 0 && fixed[0] != Magic[0] && fixed[0] != 0 {
+				return h, ErrNotMZ
+			}
+			return h, fmt.Errorf("%w: the header is cut short", ErrTruncated)
+		}
+		return h, err
+	}
+	if [4]byte(fixed[:4]) != Magic {
+		return h, fmt.Errorf("%w: it starts with % x, not % x", ErrNotMZ, fixed[:4], Magic[:])
+	}
+	h.Version = fixed[4]
+	if h.Version != Version {
+		return h, fmt.Errorf("%w %d: this mnistzip reads version %d (a newer mnistzip wrote it?)", ErrVersion, h.Version, Version)
+	}
+	flags := fixed[5]
+	if flags&^flagLossy != 0 {
+		return h, fmt.Errorf("%w: unknown flags %#x", ErrCorrupt, flags)
+	}
+	h.Lossy = flags&flagLossy != 0
+	h.Quality = int(fixed[6])
+	rest := make([]byte, int(fixed[7])+2)
+	if _, err := io.ReadFull(r, rest); err != nil {
+		return h, fmt.Errorf("%w: the header is cut short", ErrTruncated)
+	}
+	h.ModelID = string(rest[:fixed[7]])
+	idxLen := int(binary.BigEndian.Uint16(rest[fixed[7]:]))
+	if idxLen < 4 || idxLen > 4+4*255 || idxLen%4 != 0 {
+		return h, fmt.Errorf("%w: IDX header of %d bytes", ErrCorrupt, idxLen)
+	}
+	tail := make([]byte, idxLen+8+4+4)
+	if _, err := io.ReadFull(r, tail); err != nil {
+		return h, fmt.Errorf("%w: the header is cut short", ErrTruncated)
+	}
+	all := append(append(append([]byte(nil), fixed...), rest...), tail[:len(tail)-4]...)
+	if crc32.Checksum(all, castagnoli) != binary.BigEndian.Uint32(tail[len(tail)-4:]) {
+		return h, fmt.Errorf("%w: header", ErrChecksum)
+	}
+	rd, err := idx.NewReader(bytes.NewReader(tail[:idxLen]), idx.MaxDataSize(math.MaxInt64))
+	if err != nil {
+		return h, fmt.Errorf("%w: IDX header: %v", ErrCorrupt, err)
+	}
+	h.IDX = rd.Header()
+	size := binary.BigEndian.Uint64(tail[idxLen:])
+	if h.IDX.DataSize() < 0 || uint64(h.IDX.DataSize()) != size {
+		return h, fmt.Errorf("%w: data size %d does not match the IDX header %s", ErrCorrupt, size, h.IDX)
+	}
+	h.Chunks = int(binary.BigEndian.Uint32(tail[idxLen+8:]))
+	if want := chunkPlan(h.IDX).parts; int64(h.Chunks) != want {
+		return h, fmt.Errorf("%w: %d chunks for %s, want %d", ErrCorrupt, h.Chunks, h.IDX, want)
+	}
+	if h.Lossy && (!h.Images() || h.Quality < 1 || h.Quality > MaxQuality || h.ModelID == "") {
+		return h, fmt.Errorf("%w: lossy header (quality %d, model %q) for %s", ErrCorrupt, h.Quality, h.ModelID, h.IDX)
+	}
+	return h, nil
+}
+
+// plan is how an IDX's data splits into chunks: images into near-equal runs of at most
+// maxChunkImages, other data into runs of at most maxChunkBytes. It is arithmetic, not a list, so a
+// header claiming terabytes costs nothing until chunks actually arrive.
+type plan struct {
+	items  int64 // images, or bytes
+	parts  int64
+	images bool
+}
+
+func chunkPlan(h idx.Header) plan {
+	p := plan{images: isImages(h)}
+	limit := int64(maxChunkBytes)
+	if p.images {
+		p.items, limit = int64(h.Dims[0]), maxChunkImages
+	} else {
+		p.items = h.DataSize()
+	}
+	p.parts = (p.items + limit - 1) / limit
+	return p
+}
+
+// size is the item count of chunk i.
+func (p plan) size(i int) int {
+	n := p.items / p.parts
+	if int64(i) < p.items%p.parts {
+		n++
+	}
+	return int(n)
+}
+
+// itemBytes is the size of one item.
+func (p plan) itemBytes() int {
+	if p.images {
+		return imageSize
+	}
+	return 1
+}
