@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/mnistzip/mnistzip/codec/idx"
 	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/codec/mz"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
@@ -55,6 +57,9 @@ func describe(path string, histogram bool) error {
 	n, _ := f.Read(head)
 	f.Close()
 	head = head[:n]
+	if bytes.HasPrefix(head, mz.Magic[:]) {
+		return describeMZ(path)
+	}
 	if weights.LooksLike(head) {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -99,6 +104,33 @@ func describe(path string, histogram bool) error {
 		for class, count := range hist {
 			fmt.Fprintf(stdout, "  class %d: %6d  %5.2f%%\n", class, count, 100*float64(count)/float64(max(1, len(data))))
 		}
+	}
+	return nil
+}
+
+// describeMZ prints a .mz file's mode, model, sizes and chunks (checking the chunks' CRCs).
+func describeMZ(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h, chunks, size, err := mz.Inspect(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	mode := "lossless"
+	if h.Lossy {
+		mode = fmt.Sprintf("lossy (quality %d)", h.Quality)
+	}
+	original := int64(h.IDX.HeaderSize()) + h.IDX.DataSize()
+	fmt.Fprintf(stdout, "%s: mnistzip .mz v%d, %s, of %s: %d bytes of %d (%.2f%%, %.3f bits per data byte)\n", path, h.Version, mode, h.IDX,
+		size, original, 100*float64(size)/float64(original), 8*float64(size)/float64(max(1, h.IDX.DataSize())))
+	if h.ModelID != "" {
+		fmt.Fprintf(stdout, "  model: %s\n", h.ModelID)
+	}
+	for i, c := range chunks {
+		fmt.Fprintf(stdout, "  chunk %d: %d items, %s, %d bytes\n", i+1, c.Items, c.Kind, c.Bytes)
 	}
 	return nil
 }

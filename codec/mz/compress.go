@@ -25,7 +25,7 @@ type Options struct {
 	// reconstruction as extra context, and keeps it where it is smaller. It costs an encoder and a
 	// decoder pass over the images (and the same decoder pass to decompress).
 	AEHints  bool
-	Workers  int                       // chunks coded at once (0: GOMAXPROCS)
+	Workers  int                     // chunks coded at once (0: GOMAXPROCS)
 	Progress func(done, total int64) // items (images or bytes) finished so far; called from one goroutine at a time
 }
 
@@ -178,11 +178,17 @@ func compressChunk(raw []byte, images bool, opt Options) chunkOut {
 	}
 	b, err := zstdCompress(raw)
 	try(kindZstd, b, err)
+	enc := streams.NewEncoder(1)
+	for _, v := range raw {
+		enc.Put(0, v)
+	}
+	b, err = enc.Bytes()
+	try(kindOrder0, b, err)
 	if images {
 		n := len(raw) / imageSize
 		for _, m := range pixels.Models {
 			b, err := pixels.Encode(raw, m, nil, 1)
-			try(kindPixels+byte(m), b, err)
+			try(pixelKind(m), b, err)
 		}
 		if opt.AEHints {
 			codes, hints, err := aeHints(raw, n, opt.Model)
@@ -191,7 +197,7 @@ func compressChunk(raw []byte, images bool, opt Options) chunkOut {
 			}
 			for _, m := range pixels.Models {
 				b, err := pixels.Encode(raw, m, hints, hintLevels)
-				try(kindPixelsAE+byte(m), append(binary.AppendUvarint(nil, uint64(len(codes))), append(codes, b...)...), err)
+				try(hintedKind(m), append(binary.AppendUvarint(nil, uint64(len(codes))), append(codes, b...)...), err)
 			}
 		}
 	}
@@ -273,7 +279,7 @@ func zstdCoders() {
 		// chunks run in parallel.
 		n := runtime.GOMAXPROCS(0)
 		zstdEnc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBestCompression), zstd.WithEncoderConcurrency(n))
-		zstdDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(n), zstd.WithDecoderMaxMemory(maxChunkImages*imageSize+1))
+		zstdDec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(n), zstd.WithDecoderMaxMemory(maxChunkImagesDefault*imageSize+1))
 	})
 }
 

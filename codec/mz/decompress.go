@@ -18,9 +18,12 @@ import (
 
 // DecompressOptions controls decompression.
 type DecompressOptions struct {
-	Model    Autoencoder // needed when the header names one; must be that one
-	Workers  int         // chunks decoded at once (0: GOMAXPROCS)
-	Progress func(done, total int64)
+	Model Autoencoder // needed when the header names one; must be that one
+	// LoadModel, if Model is nil, is called with the model id a header names (files that need no
+	// model never pay for loading one).
+	LoadModel func(id string) (Autoencoder, error)
+	Workers   int // chunks decoded at once (0: GOMAXPROCS)
+	Progress  func(done, total int64)
 }
 
 type chunkIn struct {
@@ -38,6 +41,11 @@ func Decompress(r io.Reader, w io.Writer, opt DecompressOptions) (Header, error)
 	h, err := ReadHeader(br)
 	if err != nil {
 		return h, err
+	}
+	if h.ModelID != "" && opt.Model == nil && opt.LoadModel != nil {
+		if opt.Model, err = opt.LoadModel(h.ModelID); err != nil {
+			return h, err
+		}
 	}
 	if err := checkModel(h, opt.Model); err != nil {
 		return h, err
@@ -141,8 +149,19 @@ func decodeChunk(c chunkIn, h Header, p plan, m Autoencoder) ([]byte, error) {
 	if h.Lossy != (c.kind == kindLossy) {
 		return nil, fmt.Errorf("%w: a %s chunk in a %s file", ErrCorrupt, kindNames[c.kind], map[bool]string{true: "lossy", false: "lossless"}[h.Lossy])
 	}
-	if (c.kind == kindPixelsAE || c.kind == kindPixelsAER) && h.ModelID == "" {
+	isPixels := c.kind == kindPixels || c.kind == kindPixelsR || c.kind == kindPixelsS
+	isHinted := c.kind == kindPixelsAE || c.kind == kindPixelsAER || c.kind == kindPixelsAES
+	if isHinted && h.ModelID == "" {
 		return nil, fmt.Errorf("%w: an autoencoder chunk in a file that names no model", ErrCorrupt)
+	}
+	switch {
+	case (isPixels || isHinted) && !p.images:
+		return nil, fmt.Errorf("%w: pixel chunk in a file of %s", ErrCorrupt, h.IDX)
+	case isPixels:
+		m, _ := pixelModel(c.kind)
+		out, err = pixels.Decode(c.payload, c.items, m, nil, 1)
+	case isHinted:
+		out, err = decodeHinted(c, m)
 	}
 	switch c.kind {
 	case kindStored:
@@ -150,16 +169,19 @@ func decodeChunk(c chunkIn, h Header, p plan, m Autoencoder) ([]byte, error) {
 	case kindZstd:
 		zstdCoders()
 		out, err = zstdDec.DecodeAll(c.payload, make([]byte, 0, raw))
-	case kindPixels, kindPixelsR:
-		if !p.images {
-			return nil, fmt.Errorf("%w: pixel chunk in a file of %s", ErrCorrupt, h.IDX)
+	case kindOrder0:
+		var dec *streams.Decoder
+		if dec, err = streams.NewDecoder(c.payload, 1, raw); err == nil {
+			out = make([]byte, raw)
+			for i := range out {
+				if out[i], err = dec.Next(0); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = dec.Done()
+			}
 		}
-		out, err = pixels.Decode(c.payload, c.items, pixels.Model(c.kind-kindPixels), nil, 1)
-	case kindPixelsAE, kindPixelsAER:
-		if !p.images {
-			return nil, fmt.Errorf("%w: pixel chunk in a file of %s", ErrCorrupt, h.IDX)
-		}
-		out, err = decodeHinted(c, m)
 	case kindLossy:
 		var q []int8
 		if q, err = decodeCodes(c.payload, c.items, m.CodeSize()); err == nil {
@@ -194,7 +216,8 @@ func decodeHinted(c chunkIn, m Autoencoder) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pixels.Decode(c.payload[k+int(n):], c.items, pixels.Model(c.kind-kindPixelsAE), hints, hintLevels)
+	pm, _ := pixelModel(c.kind)
+	return pixels.Decode(c.payload[k+int(n):], c.items, pm, hints, hintLevels)
 }
 
 func decodeCodes(payload []byte, n, codeSize int) ([]int8, error) {
@@ -211,4 +234,31 @@ func decodeCodes(payload []byte, n, codeSize int) ([]int8, error) {
 		q[i] = int8(b)
 	}
 	return q, dec.Done()
+}
+
+// Inspect reads a .mz file's header and chunk frames, checking their CRCs but decoding nothing, and
+// returns the header, each chunk's kind and size, and the file's size.
+func Inspect(r io.Reader) (Header, []ChunkStat, int64, error) {
+	br := bufio.NewReader(r)
+	h, err := ReadHeader(br)
+	if err != nil {
+		return h, nil, 0, err
+	}
+	head, _ := h.marshal()
+	size := int64(len(head))
+	p := chunkPlan(h.IDX)
+	var stats []ChunkStat
+	for i := range h.Chunks {
+		c, err := readChunk(br, i, p)
+		if err != nil {
+			return h, stats, size, err
+		}
+		stats = append(stats, ChunkStat{Kind: kindNames[c.kind], Items: c.items, Bytes: len(c.payload) + 13})
+		size += int64(len(c.payload) + 13)
+	}
+	var trailer [sha256.Size]byte
+	if _, err := io.ReadFull(br, trailer[:]); err != nil {
+		return h, stats, size, fmt.Errorf("%w: the final checksum is missing", ErrTruncated)
+	}
+	return h, stats, size + sha256.Size, nil
 }

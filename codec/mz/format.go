@@ -15,6 +15,7 @@ import (
 	"math"
 
 	"github.com/mnistzip/mnistzip/codec/idx"
+	"github.com/mnistzip/mnistzip/codec/pixels"
 )
 
 // Magic starts every .mz file: a non-ASCII byte (so no text tool takes it for text), "MZ", and a
@@ -29,10 +30,16 @@ const (
 
 	// Chunk limits: at most this many images (the pixel model's coding tables are paid once per
 	// chunk, so chunks are large; train-images splits in two, one per core) or bytes per chunk.
-	maxChunkImages = 30000
-	maxChunkBytes  = 8 << 20
+	maxChunkImagesDefault = 30000
+	maxChunkBytesDefault  = 8 << 20
 
 	imageSize = 28 * 28
+)
+
+// The chunk limits in force (variables so tests can make small files with many chunks).
+var (
+	maxChunkImages = maxChunkImagesDefault
+	maxChunkBytes  = maxChunkBytesDefault
 )
 
 // Chunk kinds.
@@ -44,10 +51,34 @@ const (
 	kindPixelsAE  = 4 // pixels.Basic with autoencoder hints: quantized codes, then the pixel streams
 	kindPixelsAER = 5 // pixels.Rich with autoencoder hints
 	kindLossy     = 6 // quantized autoencoder codes only
-	numKinds      = 7
+	kindOrder0    = 7 // one order-0 stream (fse or huff0): label files, whose bytes have no order
+	kindPixelsS   = 8 // pixels.Small
+	kindPixelsAES = 9 // pixels.Small with autoencoder hints
+	numKinds      = 10
 )
 
-var kindNames = [numKinds]string{"stored", "zstd", "pixels", "pixels-rich", "pixels+ae", "pixels-rich+ae", "ae-codes"}
+var kindNames = [numKinds]string{"stored", "zstd", "pixels", "pixels-rich", "pixels+ae", "pixels-rich+ae", "ae-codes", "order-0", "pixels-small", "pixels-small+ae"}
+
+// pixelKind and hintedKind map a pixel model to its chunk kinds, pixelModel back.
+func pixelKind(m pixels.Model) byte {
+	return [...]byte{kindPixels, kindPixelsR, kindPixelsS}[m]
+}
+
+func hintedKind(m pixels.Model) byte {
+	return [...]byte{kindPixelsAE, kindPixelsAER, kindPixelsAES}[m]
+}
+
+func pixelModel(kind byte) (m pixels.Model, hinted bool) {
+	switch kind {
+	case kindPixels, kindPixelsAE:
+		m = pixels.Basic
+	case kindPixelsR, kindPixelsAER:
+		m = pixels.Rich
+	default:
+		m = pixels.Small
+	}
+	return m, kind == kindPixelsAE || kind == kindPixelsAER || kind == kindPixelsAES
+}
 
 // Errors. Every decoding failure matches one of them with errors.Is.
 var (
@@ -179,7 +210,7 @@ func chunkPlan(h idx.Header) plan {
 	p := plan{images: isImages(h)}
 	limit := int64(maxChunkBytes)
 	if p.images {
-		p.items, limit = int64(h.Dims[0]), maxChunkImages
+		p.items, limit = int64(h.Dims[0]), int64(maxChunkImages)
 	} else {
 		p.items = h.DataSize()
 	}

@@ -26,10 +26,12 @@ const (
 	// Rich adds the pixels two to the west and two to the north at 3 levels (11,664 contexts).
 	// Best for large chunks (1.197 bits/pixel on train-images in two chunks, against Basic's 1.215).
 	Rich Model = 1
+	// Small: west and north only (36 contexts), for small chunks, where tables would dominate.
+	Small Model = 2
 )
 
 // Models lists the context models.
-var Models = []Model{Basic, Rich}
+var Models = []Model{Basic, Rich, Small}
 
 func (m Model) String() string {
 	switch m {
@@ -37,6 +39,8 @@ func (m Model) String() string {
 		return "basic"
 	case Rich:
 		return "rich"
+	case Small:
+		return "small"
 	}
 	return fmt.Sprintf("model(%d)", byte(m))
 }
@@ -109,6 +113,8 @@ func newLayout(m Model, hintLevels int) (layout, error) {
 	case Basic:
 	case Rich:
 		l.tokenCtx *= 9
+	case Small:
+		l.tokenCtx = neighbourLevels * neighbourLevels
 	default:
 		return l, fmt.Errorf("%w: unknown context model %d", streams.ErrCorrupt, m)
 	}
@@ -135,6 +141,9 @@ func (l layout) tokenContext(img []byte, r, c int, hint uint8) int {
 		}
 	}
 	k := ((int(w)*neighbourLevels+int(n))*neighbourLevels+int(nw))*neighbourLevels + int(ne)
+	if l.model == Small {
+		k = int(w)*neighbourLevels + int(n)
+	}
 	if l.model == Rich {
 		var ww, nn uint8
 		if c > 1 {
