@@ -30,10 +30,23 @@ data: build
 testdata: data
 	$(BIN) data subset --data $(DATA) --n 1000 -o testdata
 
+# The main job: the MNIST test images compressed and restored byte-exact, next to gzip and xz; then
+# the lossy codes of the embedded autoencoder.
+RUN_DIR := build/run
 run: data
 	$(BIN) version
-	$(BIN) info $(DATA)/train-images-idx3-ubyte.gz $(DATA)/t10k-images-idx3-ubyte.gz $(DATA)/t10k-labels-idx1-ubyte.gz
-	$(BIN) eval --weights graphs/models/shipped/ae.safetensors --limit 2000 --backend go
+	@mkdir -p $(RUN_DIR)
+	gzip -dc $(DATA)/t10k-images-idx3-ubyte.gz > $(RUN_DIR)/t10k-images-idx3-ubyte
+	$(BIN) compress -k -f --verify $(RUN_DIR)/t10k-images-idx3-ubyte
+	$(BIN) decompress -c $(RUN_DIR)/t10k-images-idx3-ubyte.mz | cmp - $(RUN_DIR)/t10k-images-idx3-ubyte && echo "restored byte-exact"
+	@f=$(RUN_DIR)/t10k-images-idx3-ubyte; raw=$$(stat -c %s $$f); \
+	  printf '%-26s %10s %12s\n' "t10k-images ($$raw bytes)" bytes bits/pixel; \
+	  row() { printf '%-26s %10d %12.3f\n' "$$1" $$2 $$(awk -v b=$$2 'BEGIN { print b*8/7840000 }'); }; \
+	  row "gzip -9" $$(gzip -9 -c $$f | wc -c); \
+	  if command -v xz >/dev/null; then row "xz -9e" $$(xz -9e -c $$f | wc -c); else echo "xz -9e: not installed (make bench installs it)"; fi; \
+	  row "mnistzip (lossless)" $$(stat -c %s $$f.mz)
+	$(BIN) compress -k -f --lossy -o $(RUN_DIR)/t10k-lossy.mz $(RUN_DIR)/t10k-images-idx3-ubyte
+	$(BIN) info $(RUN_DIR)/t10k-lossy.mz
 
 vet:
 	$(GO) vet ./...
@@ -43,6 +56,8 @@ vet:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReader$$' -fuzztime $(FUZZTIME) ./codec/idx/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./graphs/weights/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecompress$$' -fuzztime $(FUZZTIME) ./codec/mz/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./codec/streams/
 
 test: data vet
 	$(GO) test ./...

@@ -92,7 +92,7 @@ func readInput(path string) ([]byte, error) {
 // unless asked to keep it.
 func (f codecFlags) writeOutput(in, out string, fill func(io.Writer) error) error {
 	if out == "-" {
-		w := bufio.NewWriter(os.Stdout)
+		w := bufio.NewWriter(stdout)
 		if err := fill(w); err != nil {
 			return err
 		}

@@ -124,8 +124,12 @@ func describeMZ(path string) error {
 		mode = fmt.Sprintf("lossy (quality %d)", h.Quality)
 	}
 	original := int64(h.IDX.HeaderSize()) + h.IDX.DataSize()
-	fmt.Fprintf(stdout, "%s: mnistzip .mz v%d, %s, of %s: %d bytes of %d (%.2f%%, %.3f bits per data byte)\n", path, h.Version, mode, h.IDX,
-		size, original, 100*float64(size)/float64(original), 8*float64(size)/float64(max(1, h.IDX.DataSize())))
+	unit := "data byte"
+	if h.Images() {
+		unit = "pixel"
+	}
+	fmt.Fprintf(stdout, "%s: mnistzip .mz v%d, %s, of %s: %d bytes of %d (%.2f%%, %.3f bits per %s)\n", path, h.Version, mode, h.IDX,
+		size, original, 100*float64(size)/float64(original), 8*float64(size)/float64(max(1, h.IDX.DataSize())), unit)
 	if h.ModelID != "" {
 		fmt.Fprintf(stdout, "  model: %s\n", h.ModelID)
 	}
