@@ -8,7 +8,7 @@ WASM_OUT := build/www
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME ?= 5s
 
-.PHONY: all setup run test data build wasm wasm-test serve models pictures bench vet fuzz testdata clean
+.PHONY: all setup run test data build wasm wasm-test serve models pictures bench codec-bench vet fuzz testdata clean
 
 all: build
 
@@ -110,6 +110,14 @@ bench: build
 	cd native/bench && npm install --no-audit --no-fund --loglevel=error
 	node native/bench/tfjs_bench.mjs 5 > build/bench/tfjs.json
 	$(BIN) bench --wasm-results build/bench/wasm.txt --peer-results build/bench/tfjs.json
+	$(MAKE) codec-bench
+
+# The codec next to the general-purpose compressors (installed here from Debian when missing).
+codec-bench: data build
+	@missing=; for t in bzip2:bzip2 xz:xz-utils zstd:zstd; do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	  if [ -n "$$missing" ]; then echo "installing$$missing"; \
+	    $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq $$missing >/dev/null || echo "could not install$$missing: their rows will say so"; fi
+	$(BIN) codec-bench
 
 clean:
 	rm -rf bin build
