@@ -193,3 +193,27 @@ func TestRandomShift(t *testing.T) {
 		t.Errorf("only %d of 50 images shifted", moved)
 	}
 }
+
+// TestAvgPool2MatchesMeanPool: the reshape-based pooling gives MeanPool's numbers, odd sizes included.
+func TestAvgPool2MatchesMeanPool(t *testing.T) {
+	for _, side := range []int{6, 7} {
+		x := make([]float32, 2*side*side*3)
+		for i := range x {
+			x[i] = float32(i%17) - 8
+		}
+		out, err := context.ExecOnce(backend, context.New(), func(ctx *context.Context, x *Node) *Node {
+			return Sub(AvgPool2(x), MeanPool(x).Window(2).Done())
+		}, tensors.FromFlatDataAndDimensions(x, 2, side, side, 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := out.Shape().Dimensions; d[1] != side/2 || d[2] != side/2 {
+			t.Fatalf("side %d: shape %v", side, d)
+		}
+		for i, v := range tensors.MustCopyFlatData[float32](out) {
+			if v > 1e-5 || v < -1e-5 {
+				t.Fatalf("side %d: element %d differs by %g", side, i, v)
+			}
+		}
+	}
+}
