@@ -47,6 +47,7 @@ func init() {
 			classifier := fs.String("classifier", "graphs/models/shipped/cnn.safetensors", "classifier judging the lossy reconstructions (\"\": skip)")
 			qualities := fs.IntSlice("qualities", []int{1, 3, 5, 7, 9}, "lossy qualities to measure")
 			skipLossless := fs.Bool("no-lossless", false, "only the lossy table")
+			skipLossy := fs.Bool("no-lossy", false, "only the lossless table")
 			backendSpec := fs.String("backend", "go", "backend running the models: "+graphs.BackendSpecs)
 			return func(args []string) error {
 				if len(args) > 0 {
@@ -62,7 +63,7 @@ func init() {
 						return err
 					}
 				}
-				if len(*qualities) > 0 {
+				if !*skipLossy && len(*qualities) > 0 {
 					return lossyTable(*dataDir, *classifier, *backendSpec, *qualities)
 				}
 				return nil
