@@ -37,6 +37,9 @@ type Options struct {
 	CheckpointEvery time.Duration
 	Resume          bool
 	MaxSteps        int              // stop after this many steps in total (0: run all epochs); for tests and smoke runs
+	// Stop, if set, is asked after every step; true ends the run there (Run returns ErrStopped with
+	// the result so far: a browser's stop button takes effect within one step).
+	Stop func() bool
 	OnEpoch         func(EpochStats) // called after each epoch's validation
 	ValSize         int              // digits held out from the end of the training set (recorded: calibration reuses the split)
 	Limit           int              // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
@@ -65,6 +68,9 @@ type Result struct {
 	History []EpochStats
 	Steps   int // steps run in this invocation
 }
+
+// ErrStopped reports a run ended by Options.Stop; the result holds the weights so far.
+var ErrStopped = errors.New("training stopped")
 
 // ErrNonFinite reports a NaN or infinite loss; the last good checkpoint is left untouched.
 var ErrNonFinite = errors.New("loss is not finite")
@@ -157,6 +163,9 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 			}
 			if opt.MaxSteps > 0 && res.Steps >= opt.MaxSteps {
 				return res, nil
+			}
+			if opt.Stop != nil && opt.Stop() {
+				return res, ErrStopped
 			}
 		}
 		stats := EpochStats{Epoch: epoch + 1, TrainLoss: lossSum / float64(max(1, lossCount)), Seconds: time.Since(epochStart).Seconds()}

@@ -2,6 +2,7 @@ package training
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"testing"
 
@@ -91,4 +92,18 @@ func jsonRoundTrip(m map[string]any) (map[string]any, error) {
 	}
 	var out map[string]any
 	return out, json.Unmarshal(b, &out)
+}
+
+// TestStop: Options.Stop ends the run after the step it answers true, with the weights so far.
+func TestStop(t *testing.T) {
+	train, val := testData(t)
+	task, err := ClassifierTask(ClassifierSpec{Model: "cnn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := 0
+	res, err := Run(testBackend(t), task, train, val, Options{Epochs: 2, Batch: 100, LR: 1e-3, Seed: 1, Stop: func() bool { asked++; return asked == 3 }}, nil)
+	if !errors.Is(err, ErrStopped) || res == nil || res.Steps != 3 {
+		t.Fatalf("got %v after %d steps, want ErrStopped after 3", err, res.Steps)
+	}
 }
