@@ -20,9 +20,9 @@ func init() {
 	register(&command{
 		name:    "train",
 		summary: "Train a model on MNIST (validation split held out from the training set) and write its weights.",
-		usage:   "--model ae|dae|sparse|vae|subpixel|cnn|densenet|capsnet [flags] -o WEIGHTS",
+		usage:   "--model ae|dae|sparse|vae|subpixel|dense|cnn|densenet|capsnet [flags] -o WEIGHTS",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
-			model := fs.String("model", "", "model: ae, dae, sparse, vae, subpixel (autoencoders); cnn, densenet, capsnet (classifiers)")
+			model := fs.String("model", "", "model: ae, dae, sparse, vae, subpixel, dense (autoencoders); cnn, densenet, capsnet (classifiers)")
 			size := fs.String("size", "small", "densenet, capsnet: small (trains on 2 CPU cores) or paper")
 			growth := fs.Int("growth", 0, "densenet: growth rate k (default: the size's, 12)")
 			blocks := fs.Int("blocks", 0, "densenet: dense blocks (default: the size's, 3)")
@@ -61,7 +61,7 @@ func init() {
 				var task *training.Task
 				var err error
 				if *model == "" {
-					return usagef("--model is required: ae, dae, sparse, vae, subpixel, cnn, densenet or capsnet")
+					return usagef("--model is required: ae, dae, sparse, vae, subpixel, dense, cnn, densenet or capsnet")
 				}
 				if training.IsClassifier(*model) {
 					var spec training.ClassifierSpec

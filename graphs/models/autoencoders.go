@@ -22,6 +22,7 @@ const (
 	SparseAE AEKind = "sparse"   // L1 activity penalty on a ReLU code
 	VAE      AEKind = "vae"      // variational, Gaussian latent (2-D by default)
 	SubPixel AEKind = "subpixel" // decoder upsamples by low-resolution convolution + periodic shuffle
+	DenseAE  AEKind = "dense"    // fully connected 784-512-code-512-784: the browser's quickest to train
 )
 
 // AEConfig configures one autoencoder. Zero values take the defaults of DefaultAEConfig.
@@ -34,6 +35,10 @@ type AEConfig struct {
 	NoiseLevel float64 // mask fraction (default 0.3) or σ (default 0.5)
 	L1         float64 // sparse AE: weight of the mean absolute code activation in the loss
 }
+
+// denseHidden is the width of the dense autoencoder's hidden layers (784-512-code-512-784, the
+// TensorFlow.js peer's benchmark model).
+const denseHidden = 512
 
 // DefaultAEConfig returns the defaults for kind.
 func DefaultAEConfig(kind AEKind) AEConfig {
@@ -52,9 +57,9 @@ func DefaultAEConfig(kind AEKind) AEConfig {
 // Validate reports a configuration error in one line.
 func (c AEConfig) Validate() error {
 	switch c.Kind {
-	case AE, DAE, SparseAE, VAE, SubPixel:
+	case AE, DAE, SparseAE, VAE, SubPixel, DenseAE:
 	default:
-		return fmt.Errorf("unknown model %q: want ae, dae, sparse, vae, subpixel (autoencoders) or cnn, densenet, capsnet (classifiers)", c.Kind)
+		return fmt.Errorf("unknown model %q: want ae, dae, sparse, vae, subpixel, dense (autoencoders) or cnn, densenet, capsnet (classifiers)", c.Kind)
 	}
 	if c.CodeSize < 1 || c.Channels[0] < 1 || c.Channels[1] < 1 {
 		return fmt.Errorf("code size and channels must be positive")
@@ -81,6 +86,10 @@ func Encode(ctx *context.Context, cfg AEConfig, images *Node) (code, logVar *Nod
 	ctx = ctx.In("encoder")
 	batch := images.Shape().Dimensions[0]
 	x := images
+	if cfg.Kind == DenseAE {
+		h := activations.Relu(layers.DenseWithBias(ctx.In("hidden"), Reshape(images, batch, -1), denseHidden))
+		return layers.DenseWithBias(ctx.In("code"), h, cfg.CodeSize), nil
+	}
 	for i, ch := range cfg.Channels {
 		x = layers.Convolution(ctx.In(fmt.Sprintf("conv%d", i)), x).Filters(ch).KernelSize(3).Strides(2).PadSame().Done()
 		x = activations.Relu(x) // 14×14, then 7×7
@@ -101,6 +110,10 @@ func Decode(ctx *context.Context, cfg AEConfig, code *Node) *Node {
 	ctx = ctx.In("decoder")
 	batch := code.Shape().Dimensions[0]
 	c0, c1 := cfg.Channels[0], cfg.Channels[1]
+	if cfg.Kind == DenseAE {
+		h := activations.Relu(layers.DenseWithBias(ctx.In("hidden"), code, denseHidden))
+		return Reshape(layers.DenseWithBias(ctx.In("out"), h, 28*28), batch, 28, 28, 1)
+	}
 	x := activations.Relu(layers.DenseWithBias(ctx.In("dense"), code, 7*7*c1))
 	x = Reshape(x, batch, 7, 7, c1)
 	if cfg.Kind == SubPixel {

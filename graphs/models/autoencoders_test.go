@@ -28,7 +28,7 @@ func images(n int) *tensors.Tensor {
 }
 
 func TestAutoencoderShapes(t *testing.T) {
-	for _, kind := range []AEKind{AE, DAE, SparseAE, VAE, SubPixel} {
+	for _, kind := range []AEKind{AE, DAE, SparseAE, VAE, SubPixel, DenseAE} {
 		cfg := DefaultAEConfig(kind)
 		outs, err := context.ExecOnceN(backend, context.New(), func(ctx *context.Context, x *Node) []*Node {
 			o := Autoencoder(ctx, cfg, x)
