@@ -70,9 +70,12 @@ wasm:
 	cp $(GOROOT_WASM)/wasm_exec.js $(WASM_OUT)/
 	@ls -l $(WASM_OUT)/mnistzip.wasm
 
-# The wasm build under Node: the exported API answers, and engine op checks pass on js/wasm.
-wasm-test: wasm
+# The wasm build under Node: the exported API (load, infer, train and stop, decompress) works, and
+# engine op checks pass on js/wasm.
+wasm-test: wasm build
 	node wasm/version_check.mjs $(WASM_OUT)/mnistzip.wasm $(GOROOT_WASM)/wasm_exec.js
+	$(BIN) compress -k -f -o $(WASM_OUT)/t10k-1000-labels.mz testdata/t10k-1000-labels-idx1-ubyte
+	node wasm/api_test.mjs $(WASM_OUT)/mnistzip.wasm $(GOROOT_WASM)/wasm_exec.js
 	PATH="$$PATH:$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -run 'TestConvolution|TestPooling|TestBatchNorm' ./graphs/engine/
 
 serve: build wasm

@@ -1,39 +1,250 @@
 //go:build js && wasm
 
 // Command wasm is the browser host of mnistzip: the same graphs and codec as the native CLI, on the
-// pure-Go engine, exposed to JavaScript as the global object `mnistzip`. It runs inside a Web Worker.
+// pure-Go engine, exposed to JavaScript as the global object `mnistzip` inside a Web Worker. It only
+// translates values: graphs/service and codec/mz do the work.
+//
+// Every function throws a JavaScript Error with the Go error's message on failure. Images travel as
+// Float32Array (n × 784 values in [0, 1]), files as Uint8Array.
+//
+//	mnistzip.version()                      → {mnistzip, go, gomlx, backend}
+//	mnistzip.load(name, bytes)              → info {name, model, id, params, classifier, codeSize, temperature, metrics}
+//	mnistzip.classify(name, images, n)      → Float64Array n × 10 calibrated probabilities
+//	mnistzip.reconstruct(name, images, n)   → Float32Array n × 784
+//	mnistzip.encode(name, images, n)        → Float32Array n × codeSize
+//	mnistzip.decode(name, codes, n)         → Float32Array n × 784
+//	mnistzip.weights(name)                  → Uint8Array (a weights file)
+//	mnistzip.decompress(bytes[, aeWeights]) → {dims, type, lossy, data: Uint8Array} of a .mz file
+//	mnistzip.train(name, spec, images, labels, onProgress) → Promise of info; spec {model, epochs, batch, lr, seed, val}
+//	mnistzip.stop()                         → ends a running train within one step
 package main
 
 import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
 	"runtime"
 	"syscall/js"
+	"time"
 
+	"github.com/mnistzip/mnistzip/codec/mz"
 	"github.com/mnistzip/mnistzip/graphs"
+	"github.com/mnistzip/mnistzip/graphs/service"
+	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 var version = "dev" // set with -ldflags "-X main.version=..."
 
 func main() {
 	backend, choice, err := graphs.NewBackend("go")
-	backendName := choice.String()
 	if err != nil {
-		backendName = "error: " + err.Error()
+		js.Global().Set("mnistzipError", err.Error())
+		select {}
 	}
-	_ = backend
-
+	svc := service.New(backend)
 	api := js.Global().Get("Object").New()
-	api.Set("version", js.FuncOf(func(js.Value, []js.Value) any {
-		info := map[string]any{
-			"mnistzip": version,
-			"go":       runtime.Version(),
-			"gomlx":    graphs.GoMLXVersion(),
-			"backend":  backendName,
+	// A Go function cannot throw into JavaScript: it returns an Error value, and this wrapper throws it.
+	thrower := js.Global().Get("Function").New("f", "return function(...a) { const r = f(...a); if (r instanceof Error) throw r; return r; }")
+	def := func(name string, f func(args []js.Value) (any, error)) {
+		api.Set(name, thrower.Invoke(js.FuncOf(func(_ js.Value, args []js.Value) (result any) {
+			defer func() {
+				if r := recover(); r != nil {
+					result = throw(fmt.Errorf("%v", r))
+				}
+			}()
+			v, err := f(args)
+			if err != nil {
+				return throw(err)
+			}
+			return v
+		})))
+	}
+	def("version", func([]js.Value) (any, error) {
+		return js.ValueOf(map[string]any{"mnistzip": version, "go": runtime.Version(), "gomlx": graphs.GoMLXVersion(), "backend": choice.String()}), nil
+	})
+	def("load", func(a []js.Value) (any, error) {
+		info, err := svc.Load(a[0].String(), bytesFrom(a[1]))
+		return toJS(info), err
+	})
+	def("classify", func(a []js.Value) (any, error) {
+		p, err := svc.Classify(a[0].String(), floatsFrom(a[1]), a[2].Int())
+		return float64Array(p), err
+	})
+	def("reconstruct", func(a []js.Value) (any, error) {
+		out, err := svc.Reconstruct(a[0].String(), floatsFrom(a[1]), a[2].Int())
+		return float32Array(out), err
+	})
+	def("encode", func(a []js.Value) (any, error) {
+		out, err := svc.Encode(a[0].String(), floatsFrom(a[1]), a[2].Int())
+		return float32Array(out), err
+	})
+	def("decode", func(a []js.Value) (any, error) {
+		out, err := svc.Decode(a[0].String(), floatsFrom(a[1]), a[2].Int())
+		return float32Array(out), err
+	})
+	def("weights", func(a []js.Value) (any, error) {
+		b, err := svc.Weights(a[0].String())
+		return uint8Array(b), err
+	})
+	def("decompress", func(a []js.Value) (any, error) {
+		var out bytes.Buffer
+		h, err := mz.Decompress(bytes.NewReader(bytesFrom(a[0])), &out, mz.DecompressOptions{LoadModel: func(id string) (mz.Autoencoder, error) {
+			// The autoencoder's weights come from the page (not embedded: the download stays small).
+			if len(a) < 2 || a[1].IsUndefined() || a[1].IsNull() {
+				return nil, fmt.Errorf("this .mz file needs autoencoder %s: pass its weights file as the second argument", id)
+			}
+			w, err := weights.Decode(bytesFrom(a[1]))
+			if err != nil {
+				return nil, err
+			}
+			return mz.LoadModel(backend, w)
+		}})
+		if err != nil {
+			return nil, err
 		}
-		return js.ValueOf(info)
-	}))
+		dims := make([]any, len(h.IDX.Dims))
+		for i, d := range h.IDX.Dims {
+			dims[i] = d
+		}
+		res := js.ValueOf(map[string]any{"dims": dims, "type": h.IDX.Type.String(), "lossy": h.Lossy})
+		res.Set("data", uint8Array(out.Bytes()[h.IDX.HeaderSize():]))
+		return res, nil
+	})
+	def("stop", func([]js.Value) (any, error) { svc.Stop(); return nil, nil })
+	def("train", func(a []js.Value) (any, error) {
+		name := a[0].String()
+		var spec service.TrainSpec
+		if err := json.Unmarshal([]byte(js.Global().Get("JSON").Call("stringify", a[1]).String()), &spec); err != nil {
+			return nil, fmt.Errorf("train spec: %w", err)
+		}
+		images, labels := floatsFrom(a[2]), int32sFrom(a[3])
+		onProgress := a[4]
+		return promise(func() (any, error) {
+			info, err := svc.Train(name, spec, images, labels, func(p service.Progress) {
+				if onProgress.Type() == js.TypeFunction {
+					onProgress.Invoke(toJS(p))
+				}
+				// Let the worker's event loop run (a stop message, the next progress post) between
+				// steps: a Go goroutine that never blocks never returns control to JavaScript.
+				time.Sleep(time.Millisecond)
+			})
+			if errors.Is(err, service.ErrStopped) {
+				v := toJS(info)
+				v.Set("stopped", true)
+				return v, nil
+			}
+			return toJS(info), err
+		}), nil
+	})
 	js.Global().Set("mnistzip", api)
 	if ready := js.Global().Get("onMnistzipReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()
 	}
 	select {} // keep the Go runtime alive for callbacks
+}
+
+func throw(err error) js.Value {
+	return js.Global().Get("Error").New(err.Error())
+}
+
+// promise runs f in a goroutine and settles a JavaScript Promise with its result.
+func promise(f func() (any, error)) js.Value {
+	var handler js.Func
+	handler = js.FuncOf(func(_ js.Value, args []js.Value) any {
+		resolve, reject := args[0], args[1]
+		go func() {
+			defer handler.Release()
+			defer func() {
+				if r := recover(); r != nil {
+					reject.Invoke(throw(fmt.Errorf("%v", r)))
+				}
+			}()
+			v, err := f()
+			if err != nil {
+				reject.Invoke(throw(err))
+				return
+			}
+			resolve.Invoke(v)
+		}()
+		return nil
+	})
+	return js.Global().Get("Promise").New(handler)
+}
+
+// toJS turns a Go value into a plain JavaScript object through JSON.
+func toJS(v any) js.Value {
+	b, _ := json.Marshal(v)
+	return js.Global().Get("JSON").Call("parse", string(b))
+}
+
+// rawBytes copies the bytes under any typed array or ArrayBuffer.
+func rawBytes(v js.Value) []byte {
+	u8 := js.Global().Get("Uint8Array")
+	var view js.Value
+	if v.InstanceOf(js.Global().Get("ArrayBuffer")) {
+		view = u8.New(v)
+	} else {
+		view = u8.New(v.Get("buffer"), v.Get("byteOffset"), v.Get("byteLength"))
+	}
+	b := make([]byte, view.Get("length").Int())
+	js.CopyBytesToGo(b, view)
+	return b
+}
+
+func bytesFrom(v js.Value) []byte { return rawBytes(v) }
+
+func floatsFrom(v js.Value) []float32 {
+	if !v.InstanceOf(js.Global().Get("Float32Array")) {
+		panic("want a Float32Array")
+	}
+	b := rawBytes(v)
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+func int32sFrom(v js.Value) []int32 {
+	if v.InstanceOf(js.Global().Get("Uint8Array")) {
+		b := rawBytes(v)
+		out := make([]int32, len(b))
+		for i, x := range b {
+			out[i] = int32(x)
+		}
+		return out
+	}
+	b := rawBytes(v)
+	out := make([]int32, len(b)/4)
+	for i := range out {
+		out[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+func uint8Array(b []byte) js.Value {
+	a := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(a, b)
+	return a
+}
+
+func float32Array(f []float32) js.Value {
+	b := make([]byte, 4*len(f))
+	for i, x := range f {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(x))
+	}
+	u := uint8Array(b)
+	return js.Global().Get("Float32Array").New(u.Get("buffer"))
+}
+
+func float64Array(f []float64) js.Value {
+	b := make([]byte, 8*len(f))
+	for i, x := range f {
+		binary.LittleEndian.PutUint64(b[8*i:], math.Float64bits(x))
+	}
+	u := uint8Array(b)
+	return js.Global().Get("Float64Array").New(u.Get("buffer"))
 }

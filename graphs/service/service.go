@@ -1,0 +1,283 @@
+// Package service is what a host (the browser's WebAssembly build, a server) does with trained
+// models by name: load weights from bytes, classify with calibrated probabilities, reconstruct,
+// encode, decode latent points, and train a small model with progress reports and a stop switch. The
+// hosts only translate their values to and from these calls.
+package service
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/mnistzip/mnistzip/graphs/evaluate"
+	"github.com/mnistzip/mnistzip/graphs/models"
+	"github.com/mnistzip/mnistzip/graphs/training"
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+// Service holds the loaded models of one host.
+type Service struct {
+	backend backends.Backend
+	mu      sync.Mutex
+	models  map[string]*loaded
+	stop    atomic.Bool
+}
+
+type loaded struct {
+	file *weights.File
+	ae   *evaluate.Autoencoder
+	clf  *evaluate.Classifier
+}
+
+// New returns a service running its graphs on backend.
+func New(backend backends.Backend) *Service {
+	return &Service{backend: backend, models: map[string]*loaded{}}
+}
+
+// Info describes a loaded model.
+type Info struct {
+	Name        string         `json:"name"`
+	Model       string         `json:"model"`
+	ID          string         `json:"id"`
+	Params      int            `json:"params"`
+	Classifier  bool           `json:"classifier"`
+	CodeSize    int            `json:"codeSize,omitempty"`
+	Temperature float64        `json:"temperature,omitempty"`
+	Metrics     map[string]any `json:"metrics,omitempty"`
+}
+
+// Load decodes a weights file and prepares its model under name (replacing any model of that name).
+func (s *Service) Load(name string, data []byte) (Info, error) {
+	f, err := weights.Decode(data)
+	if err != nil {
+		return Info{}, err
+	}
+	return s.add(name, f)
+}
+
+func (s *Service) add(name string, f *weights.File) (Info, error) {
+	l := &loaded{file: f}
+	var err error
+	if training.IsClassifier(f.Manifest.Model) {
+		l.clf, err = evaluate.LoadClassifier(s.backend, f)
+	} else {
+		l.ae, err = evaluate.LoadAutoencoder(s.backend, f)
+	}
+	if err != nil {
+		return Info{}, err
+	}
+	s.mu.Lock()
+	s.models[name] = l
+	s.mu.Unlock()
+	return l.info(name), nil
+}
+
+func (l *loaded) info(name string) Info {
+	id, _ := l.file.ID()
+	in := Info{Name: name, Model: l.file.Manifest.Model, ID: id, Params: l.file.NumParams(), Classifier: l.clf != nil, Metrics: map[string]any{}}
+	for k, v := range l.file.Manifest.Metrics {
+		in.Metrics[k] = v
+	}
+	if l.clf != nil {
+		in.Temperature = l.clf.Temperature
+	} else {
+		in.CodeSize = l.ae.Config.CodeSize
+	}
+	return in
+}
+
+func (s *Service) get(name string) (*loaded, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.models[name]
+	if !ok {
+		return nil, fmt.Errorf("no model named %q is loaded", name)
+	}
+	return l, nil
+}
+
+// Weights returns the weights file of a loaded model (for saving it).
+func (s *Service) Weights(name string) ([]byte, error) {
+	l, err := s.get(name)
+	if err != nil {
+		return nil, err
+	}
+	return weights.Marshal(l.file)
+}
+
+func checkImages(pixels []float32, n int) error {
+	if n < 1 || len(pixels) != n*784 {
+		return fmt.Errorf("%d values are not %d images of 28×28", len(pixels), n)
+	}
+	return nil
+}
+
+// Classify returns, for n images [n, 784] in [0, 1], the calibrated class probabilities [n, 10]
+// (softmax of the scores divided by the model's fitted temperature).
+func (s *Service) Classify(name string, pixels []float32, n int) ([]float64, error) {
+	l, err := s.get(name)
+	if err != nil {
+		return nil, err
+	}
+	if l.clf == nil {
+		return nil, fmt.Errorf("%q is a %s, not a classifier", name, l.file.Manifest.Model)
+	}
+	if err := checkImages(pixels, n); err != nil {
+		return nil, err
+	}
+	logits, err := l.clf.Logits(&training.Data{Images: pixels, Labels: make([]int32, n), N: n}, n)
+	if err != nil {
+		return nil, err
+	}
+	probs := make([]float64, n*10)
+	for i := range n {
+		logits.Probabilities(i, l.clf.Temperature, probs[i*10:(i+1)*10])
+	}
+	return probs, nil
+}
+
+func (s *Service) autoencoder(name string) (*evaluate.Autoencoder, error) {
+	l, err := s.get(name)
+	if err != nil {
+		return nil, err
+	}
+	if l.ae == nil {
+		return nil, fmt.Errorf("%q is a %s, not an autoencoder", name, l.file.Manifest.Model)
+	}
+	return l.ae, nil
+}
+
+// Reconstruct runs an autoencoder on n images (for the denoising AE: its denoised output of the
+// images as given, which the caller may have corrupted).
+func (s *Service) Reconstruct(name string, pixels []float32, n int) ([]float32, error) {
+	ae, err := s.autoencoder(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkImages(pixels, n); err != nil {
+		return nil, err
+	}
+	codes, err := ae.Encode(pixels, n)
+	if err != nil {
+		return nil, err
+	}
+	return ae.Decode(codes, n)
+}
+
+// Encode returns the codes [n, CodeSize] of n images (the VAE: its latent means).
+func (s *Service) Encode(name string, pixels []float32, n int) ([]float32, error) {
+	ae, err := s.autoencoder(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkImages(pixels, n); err != nil {
+		return nil, err
+	}
+	return ae.Encode(pixels, n)
+}
+
+// Decode returns the images [n, 784] an autoencoder's decoder makes of n codes.
+func (s *Service) Decode(name string, codes []float32, n int) ([]float32, error) {
+	ae, err := s.autoencoder(name)
+	if err != nil {
+		return nil, err
+	}
+	if n < 1 || len(codes) != n*ae.Config.CodeSize {
+		return nil, fmt.Errorf("%d values are not %d codes of %d", len(codes), n, ae.Config.CodeSize)
+	}
+	return ae.Decode(codes, n)
+}
+
+// TrainSpec is a training run a host asks for.
+type TrainSpec struct {
+	Model  string  `json:"model"` // dense, ae, vae, dae (autoencoders) or cnn
+	Epochs int     `json:"epochs"`
+	Batch  int     `json:"batch"`
+	LR     float64 `json:"lr"`
+	Seed   int64   `json:"seed"`
+	Val    int     `json:"val"` // digits held out from the end of the data for validation
+}
+
+// Progress is one training report.
+type Progress struct {
+	Epoch         int     `json:"epoch"`
+	Epochs        int     `json:"epochs"`
+	Step          int     `json:"step"`
+	Steps         int     `json:"steps"` // per epoch
+	Loss          float64 `json:"loss"`
+	SamplesPerSec float64 `json:"samplesPerSec"`
+	MsPerStep     float64 `json:"msPerStep"`
+	ValLoss       float64 `json:"valLoss,omitempty"` // after an epoch
+}
+
+// ErrStopped is returned by Train when Stop ended it; the model trained so far is still loaded.
+var ErrStopped = training.ErrStopped
+
+// Train trains spec's model on images [n, 784] with labels, reports progress after every step and
+// epoch, loads the result under name and returns its description. Stop ends it within one step.
+func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []int32, progress func(Progress)) (Info, error) {
+	n := len(labels)
+	if err := checkImages(images, n); err != nil {
+		return Info{}, err
+	}
+	var task *training.Task
+	var err error
+	if training.IsClassifier(spec.Model) {
+		var cs training.ClassifierSpec
+		if cs, err = training.NewClassifierSpec(spec.Model, "small"); err == nil {
+			task, err = training.ClassifierTask(cs)
+		}
+	} else {
+		task, err = training.AETask(models.DefaultAEConfig(models.AEKind(spec.Model)))
+	}
+	if err != nil {
+		return Info{}, err
+	}
+	if spec.Val < 0 || spec.Val >= n {
+		return Info{}, fmt.Errorf("validation split %d of %d digits", spec.Val, n)
+	}
+	data := &training.Data{Images: images, Labels: labels, N: n}
+	trainData := &training.Data{Images: images[:(n-spec.Val)*784], Labels: labels[:n-spec.Val], N: n - spec.Val}
+	var val *training.Data
+	if spec.Val > 0 {
+		val = &training.Data{Images: data.Images[(n-spec.Val)*784:], Labels: data.Labels[n-spec.Val:], N: spec.Val}
+	}
+	s.stop.Store(false)
+	opt := training.Options{Epochs: spec.Epochs, Batch: spec.Batch, LR: spec.LR, Seed: spec.Seed, ValSize: spec.Val,
+		Stop: func() bool { return s.stop.Load() }, Command: fmt.Sprintf("browser: %+v", spec), Backend: "go (wasm)"}
+	if opt.LR <= 0 {
+		opt.LR = 1e-3
+	}
+	opt.OnEpoch = func(h training.EpochStats) {
+		if progress != nil {
+			progress(Progress{Epoch: h.Epoch, Epochs: spec.Epochs, Loss: h.TrainLoss, ValLoss: h.ValLoss})
+		}
+	}
+	start := time.Now()
+	res, runErr := training.Run(s.backend, task, trainData, val, opt, func(p training.Progress) {
+		if progress != nil {
+			progress(Progress{Epoch: p.Epoch, Epochs: p.Epochs, Step: p.Step, Steps: p.StepsPerEpoch, Loss: p.Loss,
+				SamplesPerSec: p.SamplesPerSec, MsPerStep: 1000 * float64(spec.Batch) / math.Max(p.SamplesPerSec, 1e-9)})
+		}
+	})
+	if runErr != nil && !errors.Is(runErr, training.ErrStopped) {
+		return Info{}, runErr
+	}
+	f, err := training.FinalWeights(res, task, opt, map[string]float64{"train_seconds": time.Since(start).Seconds()})
+	if err != nil {
+		return Info{}, err
+	}
+	info, err := s.add(name, f)
+	if err != nil {
+		return Info{}, err
+	}
+	return info, runErr
+}
+
+// Stop asks a running Train to end after its current step.
+func (s *Service) Stop() { s.stop.Store(true) }

@@ -1,0 +1,90 @@
+// Unit tests of the wasm build's JavaScript API under Node (run by make wasm-test):
+// node wasm/api_test.mjs build/www/mnistzip.wasm $(go env GOROOT)/lib/wasm/wasm_exec.js
+import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import assert from "node:assert/strict";
+
+const [wasmPath, execPath] = process.argv.slice(2);
+createRequire(import.meta.url)(execPath);
+const ready = new Promise((resolve) => { globalThis.onMnistzipReady = resolve; });
+const go = new globalThis.Go();
+const { instance } = await WebAssembly.instantiate(await readFile(wasmPath), go.importObject);
+go.run(instance);
+await ready;
+const mz = globalThis.mnistzip;
+const root = new URL("../", import.meta.url);
+const file = (p) => readFile(new URL(p, root));
+
+// Test digits from testdata/ (raw IDX: 16- and 8-byte headers).
+const rawImages = (await file("testdata/t10k-1000-images-idx3-ubyte")).subarray(16);
+const labels = (await file("testdata/t10k-1000-labels-idx1-ubyte")).subarray(8);
+const images = (n) => Float32Array.from(rawImages.subarray(0, n * 784), (v) => v / 255);
+let failures = 0;
+async function test(name, fn) {
+  const t0 = performance.now();
+  try {
+    await fn();
+    console.log(`ok   ${name} (${(performance.now() - t0).toFixed(0)} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+
+await test("load and reconstruct with the shipped autoencoder", async () => {
+  const info = mz.load("ae", await file("graphs/models/shipped/ae.safetensors"));
+  assert.equal(info.model, "ae");
+  assert.equal(info.codeSize, 32);
+  const x = images(2);
+  const r = mz.reconstruct("ae", x, 2);
+  assert.ok(r instanceof Float32Array && r.length === 2 * 784);
+  let se = 0;
+  for (let i = 0; i < r.length; i++) se += (r[i] - x[i]) ** 2;
+  assert.ok(se / r.length < 0.02, `MSE ${se / r.length}`);
+  const codes = mz.encode("ae", x, 2);
+  assert.equal(codes.length, 64);
+  assert.equal(mz.decode("ae", codes, 2).length, 2 * 784);
+});
+
+await test("errors reach JavaScript as Error, never a dead worker", async () => {
+  assert.throws(() => mz.reconstruct("nope", images(1), 1), /no model named "nope"/);
+  assert.throws(() => mz.load("bad", new Uint8Array([1, 2, 3])), Error);
+  assert.throws(() => mz.reconstruct("ae", new Float32Array(10), 1), /not 1 images/);
+  assert.equal(mz.version().mnistzip.length > 0, true); // still alive
+});
+
+await test("train a dense autoencoder: loss falls, stop ends it within one step", async () => {
+  const n = 300;
+  const reports = [];
+  const info = await mz.train("mine", { model: "dense", epochs: 5, batch: 50, lr: 1e-3, seed: 1, val: 50 }, images(n), labels.subarray(0, n), (p) => {
+    reports.push(p);
+    if (p.epoch === 2 && p.step === 1) mz.stop();
+  });
+  assert.equal(info.stopped, true);
+  const last = reports.at(-1);
+  assert.equal(last.epoch, 2);
+  assert.equal(last.step, 1);
+  assert.ok(last.loss < reports[0].loss, `loss ${reports[0].loss} → ${last.loss}`);
+  assert.ok(reports[0].msPerStep > 0);
+  const w = mz.weights("mine");
+  assert.ok(w instanceof Uint8Array && w.length > 1000);
+  assert.equal(mz.load("again", w).model, "dense");
+});
+
+await test("train a CNN and classify with probabilities summing to 1", async () => {
+  await mz.train("cnn", { model: "cnn", epochs: 1, batch: 50, seed: 1, val: 0 }, images(100), labels.subarray(0, 100), null);
+  const p = mz.classify("cnn", images(2), 2);
+  assert.equal(p.length, 20);
+  const sum = p.subarray(0, 10).reduce((a, b) => a + b, 0);
+  assert.ok(Math.abs(sum - 1) < 1e-6, `sum ${sum}`);
+});
+
+await test("decompress a .mz file", async () => {
+  const packed = await readFile(process.env.MZ_FILE || new URL("build/www/t10k-1000-labels.mz", root));
+  const res = mz.decompress(packed);
+  assert.deepEqual(res.dims, [1000]);
+  assert.deepEqual(Array.from(res.data.subarray(0, 10)), Array.from(labels.subarray(0, 10)));
+  assert.throws(() => mz.decompress(packed.subarray(0, packed.length - 5)), /truncated/);
+});
+
+process.exit(failures ? 1 : 0);
