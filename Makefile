@@ -64,17 +64,21 @@ test: data vet
 	$(MAKE) fuzz
 	$(MAKE) wasm-test
 
-wasm:
-	mkdir -p $(WASM_OUT)
+# The page's files: the wasm (stripped), wasm_exec.js, the shipped weights it uses, and its MNIST
+# subsets as .mz files (decoded in the page by the wasm codec).
+wasm: build
+	mkdir -p $(WASM_OUT)/data $(WASM_OUT)/weights
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM_OUT)/mnistzip.wasm ./wasm
 	cp $(GOROOT_WASM)/wasm_exec.js $(WASM_OUT)/
-	@ls -l $(WASM_OUT)/mnistzip.wasm
+	for f in t10k-1000-images t10k-1000-labels train-1000-images train-1000-labels; do \
+	  $(BIN) compress -k -f -o $(WASM_OUT)/data/$$f.mz testdata/$${f%-*}-$${f##*-}-idx$$( [ $${f##*-} = images ] && echo 3 || echo 1 )-ubyte 2>/dev/null || exit 1; done
+	for m in cnn vae dae ae; do test -f $(SHIPPED)/$$m.safetensors && cp $(SHIPPED)/$$m.safetensors $(WASM_OUT)/weights/ || true; done
+	@ls -l $(WASM_OUT)/mnistzip.wasm; echo "gzip -9: $$(gzip -9 -c $(WASM_OUT)/mnistzip.wasm | wc -c) bytes"
 
 # The wasm build under Node: the exported API (load, infer, train and stop, decompress) works, and
 # engine op checks pass on js/wasm.
 wasm-test: wasm build
 	node wasm/version_check.mjs $(WASM_OUT)/mnistzip.wasm $(GOROOT_WASM)/wasm_exec.js
-	$(BIN) compress -k -f -o $(WASM_OUT)/t10k-1000-labels.mz testdata/t10k-1000-labels-idx1-ubyte
 	node wasm/api_test.mjs $(WASM_OUT)/mnistzip.wasm $(GOROOT_WASM)/wasm_exec.js
 	PATH="$$PATH:$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -run 'TestConvolution|TestPooling|TestBatchNorm' ./graphs/engine/
 

@@ -80,7 +80,7 @@ await test("train a CNN and classify with probabilities summing to 1", async () 
 });
 
 await test("decompress a .mz file", async () => {
-  const packed = await readFile(process.env.MZ_FILE || new URL("build/www/t10k-1000-labels.mz", root));
+  const packed = await readFile(process.env.MZ_FILE || new URL("build/www/data/t10k-1000-labels.mz", root));
   const res = mz.decompress(packed);
   assert.deepEqual(res.dims, [1000]);
   assert.deepEqual(Array.from(res.data.subarray(0, 10)), Array.from(labels.subarray(0, 10)));

@@ -1,13 +1,44 @@
-// The Web Worker hosting the Go WebAssembly build, so long work never freezes the page.
+// The Web Worker hosting the Go WebAssembly build, so long work (training) never freezes the page.
+// Protocol: the page posts {id, op, args}; the worker answers {type: "result", id, result | error},
+// and during training {type: "progress", id, progress}. Every failure is answered as a message.
 importScripts("wasm_exec.js");
 
+let markReady;
+const ready = new Promise((resolve) => { markReady = resolve; });
 self.onMnistzipReady = () => {
+  markReady();
   self.postMessage({ type: "ready", version: self.mnistzip.version() });
 };
 
 const go = new Go();
 WebAssembly.instantiateStreaming(fetch("mnistzip.wasm"), go.importObject)
   .then(({ instance }) => go.run(instance))
-  .catch((err) => self.postMessage({ type: "error", message: String(err) }));
+  .catch((err) => self.postMessage({ type: "fatal", message: "loading mnistzip.wasm: " + String(err) }));
 
-self.onerror = (e) => { self.postMessage({ type: "error", message: String(e.message || e) }); };
+self.onmessage = async ({ data }) => {
+  const { id, op, args } = data;
+  if (op === "stop") { // answered at once, even while a training run holds the worker
+    await ready;
+    self.mnistzip.stop();
+    self.postMessage({ type: "result", id, result: null });
+    return;
+  }
+  try {
+    await ready;
+    let result;
+    if (op === "train") {
+      const [name, spec, images, labels] = args;
+      result = await self.mnistzip.train(name, spec, images, labels,
+        (progress) => self.postMessage({ type: "progress", id, progress }));
+    } else if (typeof self.mnistzip[op] === "function") {
+      result = self.mnistzip[op](...args);
+    } else {
+      throw new Error("unknown operation " + op);
+    }
+    self.postMessage({ type: "result", id, result });
+  } catch (e) {
+    self.postMessage({ type: "result", id, error: String((e && e.message) || e) });
+  }
+};
+
+self.onerror = (e) => { self.postMessage({ type: "fatal", message: String(e.message || e) }); };
