@@ -39,6 +39,8 @@ func init() {
 			noise := fs.String("noise", "mask", "dae: corruption, mask or gaussian")
 			noiseLevel := fs.Float64("noise-level", 0, "dae: mask fraction (default 0.3) or Gaussian σ (default 0.5)")
 			l1 := fs.Float64("l1", 0, "sparse: L1 weight on the code activation (default 1e-3)")
+			quantNoise := fs.Float64("quant-noise", 0, "autoencoders: train with uniform noise of this width on the code (robust to the codec's quantization step)")
+			channels := fs.IntSlice("channels", nil, "autoencoders: the two encoder convolution widths (default 16,32)")
 			backendSpec := fs.String("backend", "auto", "backend: "+graphs.BackendSpecs)
 			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
 			out := fs.StringP("output", "o", "", "weights file to write")
@@ -101,6 +103,13 @@ func init() {
 					}
 					if *l1 > 0 {
 						cfg.L1 = *l1
+					}
+					cfg.QuantNoise = *quantNoise
+					if len(*channels) > 0 {
+						if len(*channels) != 2 {
+							return usagef("--channels takes two widths, like 16,32")
+						}
+						cfg.Channels = [2]int{(*channels)[0], (*channels)[1]}
 					}
 					task, err = training.AETask(cfg)
 				}

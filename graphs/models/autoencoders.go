@@ -34,6 +34,11 @@ type AEConfig struct {
 	Noise      string
 	NoiseLevel float64 // mask fraction (default 0.3) or σ (default 0.5)
 	L1         float64 // sparse AE: weight of the mean absolute code activation in the loss
+	// QuantNoise, if > 0, adds uniform noise U(−q/2, q/2) to the code in training: the decoder learns
+	// to decode codes rounded to multiples of q (the codec's lossy mode stores exactly those) and the
+	// encoder to spread its code over several steps (the additive-noise proxy of quantization, Ballé
+	// et al. 2017).
+	QuantNoise float64
 }
 
 // denseHidden is the width of the dense autoencoder's hidden layers (784-512-code-512-784, the
@@ -63,6 +68,9 @@ func (c AEConfig) Validate() error {
 	}
 	if c.CodeSize < 1 || c.Channels[0] < 1 || c.Channels[1] < 1 {
 		return fmt.Errorf("code size and channels must be positive")
+	}
+	if c.QuantNoise < 0 {
+		return fmt.Errorf("quantization noise %g is negative", c.QuantNoise)
 	}
 	if c.Kind == DAE && c.Noise != "mask" && c.Noise != "gaussian" {
 		return fmt.Errorf("unknown noise %q: want mask or gaussian", c.Noise)
@@ -179,6 +187,10 @@ func Autoencoder(ctx *context.Context, cfg AEConfig, images *Node) AEOutputs {
 	if cfg.Kind == VAE && ctx.IsTraining(g) {
 		eps := ctx.RandomNormal(g, code.Shape())
 		z = Add(code, Mul(Exp(MulScalar(logVar, 0.5)), eps))
+	}
+	if cfg.QuantNoise > 0 && ctx.IsTraining(g) {
+		u := AddScalar(ctx.RandomUniform(g, code.Shape()), -0.5)
+		z = Add(z, MulScalar(u, cfg.QuantNoise))
 	}
 	return AEOutputs{Input: in, Code: code, LogVar: logVar, Logits: Decode(ctx, cfg, z)}
 }

@@ -53,8 +53,12 @@ func AETask(cfg models.AEConfig) (*Task, error) {
 
 // AEConfigToMap records cfg in a manifest; AEConfigFromMap reads it back.
 func AEConfigToMap(cfg models.AEConfig) map[string]any {
-	return map[string]any{"kind": string(cfg.Kind), "code_size": cfg.CodeSize, "channels0": cfg.Channels[0],
+	m := map[string]any{"kind": string(cfg.Kind), "code_size": cfg.CodeSize, "channels0": cfg.Channels[0],
 		"channels1": cfg.Channels[1], "noise": cfg.Noise, "noise_level": cfg.NoiseLevel, "l1": cfg.L1}
+	if cfg.QuantNoise > 0 { // only when set: older weights and checkpoints have no such key
+		m["quant_noise"] = cfg.QuantNoise
+	}
+	return m
 }
 
 // AEConfigFromMap rebuilds an AEConfig from a manifest's config (numbers may be json.Number).
@@ -76,7 +80,7 @@ func AEConfigFromMap(m map[string]any) (models.AEConfig, error) {
 	str := func(k string) string { s, _ := m[k].(string); return s }
 	cfg := models.AEConfig{Kind: models.AEKind(str("kind")), CodeSize: int(num("code_size")),
 		Channels: [2]int{int(num("channels0")), int(num("channels1"))}, Noise: str("noise"),
-		NoiseLevel: num("noise_level"), L1: num("l1")}
+		NoiseLevel: num("noise_level"), L1: num("l1"), QuantNoise: num("quant_noise")}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("weights config: %w", err)
 	}
