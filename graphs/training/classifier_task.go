@@ -80,18 +80,7 @@ func (s ClassifierSpec) ToMap() map[string]any {
 
 // ClassifierSpecFromMap rebuilds the spec of model from manifest config entries.
 func ClassifierSpecFromMap(model string, m map[string]any) (ClassifierSpec, error) {
-	num := func(k string) float64 {
-		switch v := m[k].(type) {
-		case float64:
-			return v
-		case int:
-			return float64(v)
-		case interface{ Float64() (float64, error) }:
-			f, _ := v.Float64()
-			return f
-		}
-		return 0
-	}
+	num := func(k string) float64 { return configNumber(m, k) }
 	size, _ := m["size"].(string)
 	if model == "capsnet" && size == "" {
 		size = "small"

@@ -36,15 +36,15 @@ type Options struct {
 	Checkpoint      string
 	CheckpointEvery time.Duration
 	Resume          bool
-	MaxSteps        int              // stop after this many steps in total (0: run all epochs); for tests and smoke runs
+	MaxSteps        int // stop after this many steps in total (0: run all epochs); for tests and smoke runs
 	// Stop, if set, is asked after every step; true ends the run there (Run returns ErrStopped with
 	// the result so far: a browser's stop button takes effect within one step).
-	Stop func() bool
-	OnEpoch         func(EpochStats) // called after each epoch's validation
-	ValSize         int              // digits held out from the end of the training set (recorded: calibration reuses the split)
-	Limit           int              // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
-	Command         string           // recorded in manifests
-	Backend         string           // recorded in manifests
+	Stop    func() bool
+	OnEpoch func(EpochStats) // called after each epoch's validation
+	ValSize int              // digits held out from the end of the training set (recorded: calibration reuses the split)
+	Limit   int              // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
+	Command string           // recorded in manifests
+	Backend string           // recorded in manifests
 }
 
 // Progress is reported after every step.

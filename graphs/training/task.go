@@ -63,20 +63,7 @@ func AEConfigToMap(cfg models.AEConfig) map[string]any {
 
 // AEConfigFromMap rebuilds an AEConfig from a manifest's config (numbers may be json.Number).
 func AEConfigFromMap(m map[string]any) (models.AEConfig, error) {
-	num := func(k string) float64 {
-		switch v := m[k].(type) {
-		case float64:
-			return v
-		case int:
-			return float64(v)
-		case int64:
-			return float64(v)
-		case interface{ Float64() (float64, error) }:
-			f, _ := v.Float64()
-			return f
-		}
-		return 0
-	}
+	num := func(k string) float64 { return configNumber(m, k) }
 	str := func(k string) string { s, _ := m[k].(string); return s }
 	cfg := models.AEConfig{Kind: models.AEKind(str("kind")), CodeSize: int(num("code_size")),
 		Channels: [2]int{int(num("channels0")), int(num("channels1"))}, Noise: str("noise"),
@@ -85,4 +72,21 @@ func AEConfigFromMap(m map[string]any) (models.AEConfig, error) {
 		return cfg, fmt.Errorf("weights config: %w", err)
 	}
 	return cfg, nil
+}
+
+// configNumber reads m[k] as a number whether it was set in Go (int, float64) or decoded from JSON
+// (float64 or json.Number); anything else is 0.
+func configNumber(m map[string]any, k string) float64 {
+	switch v := m[k].(type) {
+	case float64:
+		return v
+	case int:
+		return float64(v)
+	case int64:
+		return float64(v)
+	case interface{ Float64() (float64, error) }:
+		f, _ := v.Float64()
+		return f
+	}
+	return 0
 }
