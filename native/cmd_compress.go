@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -92,14 +91,29 @@ func readInput(path string) ([]byte, error) {
 // unless asked to keep it.
 func (f codecFlags) writeOutput(in, out string, fill func(io.Writer) error) error {
 	if out == "-" {
-		w := bufio.NewWriter(stdout)
+		// Spooled to a temporary file first: nothing reaches standard output unless it all
+		// decoded and matched its checksum.
+		tmp, err := os.CreateTemp("", "mnistzip-*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		defer tmp.Close()
+		w := bufio.NewWriterSize(tmp, 1<<20)
 		if err := fill(w); err != nil {
 			return err
 		}
-		return w.Flush()
+		if err := w.Flush(); err != nil {
+			return err
+		}
+		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		_, err = io.Copy(stdout, tmp)
+		return err
 	}
-	if out == in {
-		return fmt.Errorf("%s: output would overwrite the input", in)
+	if err := checkOutput(in, out, *f.force); err != nil {
+		return err
 	}
 	mode := os.FileMode(0o666) // like gzip: the input's permissions, else what os.Create gives
 	if in != "-" {
@@ -125,6 +139,22 @@ func (f codecFlags) writeOutput(in, out string, fill func(io.Writer) error) erro
 	}
 	if in != "-" && !*f.keep && !*f.stdout {
 		return os.Remove(in)
+	}
+	return nil
+}
+
+// checkOutput refuses an output that exists (without force) or that is the input itself under
+// another name (a hard link, ./x for x): renaming over it and then removing the input would lose both.
+func checkOutput(in, out string, force bool) error {
+	oi, err := os.Stat(out)
+	if err != nil {
+		return nil
+	}
+	if ii, err := os.Stat(in); in != "-" && err == nil && os.SameFile(ii, oi) {
+		return fmt.Errorf("%s: the output %s is the input file", in, out)
+	}
+	if !force {
+		return fmt.Errorf("%s already exists (use -f to overwrite)", out)
 	}
 	return nil
 }
@@ -170,6 +200,11 @@ func init() {
 				}
 				if *quality < 1 || *quality > mz.MaxQuality {
 					return usagef("--quality %d is not in 1…%d", *quality, mz.MaxQuality)
+				}
+				if out != "-" {
+					if err := checkOutput(in, out, *cf.force); err != nil {
+						return err // before the work, not after it
+					}
 				}
 				raw, err := readInput(in)
 				if err != nil {
@@ -265,13 +300,10 @@ func init() {
 					clearBar()
 					return err
 				})
-				if err != nil {
-					if in != "-" && !errors.Is(err, os.ErrExist) {
-						return fmt.Errorf("%s: %w", in, err)
-					}
-					return err
+				if err != nil && in != "-" && !strings.HasPrefix(err.Error(), in+":") {
+					return fmt.Errorf("%s: %w", in, err)
 				}
-				return nil
+				return err
 			}
 		},
 	})

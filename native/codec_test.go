@@ -113,6 +113,18 @@ func TestCompressErrors(t *testing.T) {
 			t.Errorf("%s: output left behind", c.name)
 		}
 	}
+	// Standard output gets nothing from a file that fails its checks.
+	code, out, _ := run(t, "decompress", "-c", filepath.Join(dir, "flipped.mz"))
+	if code != 1 || out != "" {
+		t.Errorf("decompress -c of a damaged file: exit %d, %d bytes on standard output", code, len(out))
+	}
+	// The input under another spelling is not an output.
+	if code, _, e := run(t, "compress", "-f", "-o", filepath.Join(dir, ".", "digits.idx"), path); code != 1 || !strings.Contains(e, "is the input file") {
+		t.Errorf("-o naming the input: exit %d: %s", code, e)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatal("the input was lost")
+	}
 	// An empty IDX and a non-IDX file: nothing to compress, nothing written.
 	empty := filepath.Join(dir, "empty.idx")
 	head, _ := idx.Header{Type: idx.Ubyte, Dims: []int{0, 28, 28}}.MarshalBinary()

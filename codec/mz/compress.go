@@ -86,13 +86,12 @@ func Compress(w io.Writer, h idx.Header, data []byte, opt Options) (Stats, error
 			return st, fmt.Errorf("mz: %w", ErrNeedsModel)
 		}
 		hdr.ModelID = opt.Model.ID()
+		if !isHexID(hdr.ModelID) {
+			return st, fmt.Errorf("mz: model id %q is not lowercase hex", hdr.ModelID)
+		}
 	}
 	p := chunkPlan(h)
 	hdr.Chunks = int(p.parts)
-	head, err := hdr.marshal()
-	if err != nil {
-		return st, err
-	}
 	idxHead, _ := h.MarshalBinary()
 	st.In = int64(len(idxHead) + len(data))
 
@@ -131,6 +130,27 @@ func Compress(w io.Writer, h idx.Header, data []byte, opt Options) (Stats, error
 	close(next)
 	wg.Wait()
 
+	// The header names the model only if some chunk needs it.
+	needsModel := opt.Lossy
+	for i, c := range outs {
+		if c.err != nil {
+			return st, fmt.Errorf("chunk %d: %w", i, c.err)
+		}
+		if _, hinted := pixelModel(c.kind); hinted {
+			needsModel = true
+		}
+		raw := p.size(i) * p.itemBytes()
+		if len(c.payload) > 2*raw+1<<20 || (c.restored != nil && len(c.restored) != raw) {
+			return st, fmt.Errorf("chunk %d: the coder produced %d bytes for %d (restoring %d): a reader would refuse it", i, len(c.payload), raw, len(c.restored))
+		}
+	}
+	if !needsModel {
+		hdr.ModelID = ""
+	}
+	head, err := hdr.marshal()
+	if err != nil {
+		return st, err
+	}
 	sum := sha256.New()
 	sum.Write(idxHead)
 	if _, err := w.Write(head); err != nil {
@@ -138,9 +158,6 @@ func Compress(w io.Writer, h idx.Header, data []byte, opt Options) (Stats, error
 	}
 	st.Out = int64(len(head))
 	for i, c := range outs {
-		if c.err != nil {
-			return st, fmt.Errorf("chunk %d: %w", i, c.err)
-		}
 		frame := []byte{c.kind}
 		frame = binary.BigEndian.AppendUint32(frame, uint32(p.size(i)))
 		frame = binary.BigEndian.AppendUint32(frame, uint32(len(c.payload)))

@@ -59,7 +59,8 @@ func Decompress(r io.Reader, w io.Writer, opt DecompressOptions) (Header, error)
 	}
 	workers := opt.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		// At most 4 chunks in flight: each holds up to ~120 MB while it decodes.
+		workers = min(runtime.GOMAXPROCS(0), 4)
 	}
 	var done int64
 	// Read up to `workers` chunks, decode them in parallel, write them in order; repeat.
@@ -79,6 +80,11 @@ func Decompress(r io.Reader, w io.Writer, opt DecompressOptions) (Header, error)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer func() {
+					if r := recover(); r != nil { // no known path, but a bad file must never crash the host
+						errs[k] = fmt.Errorf("%w: %v", ErrCorrupt, r)
+					}
+				}()
 				results[k], errs[k] = decodeChunk(batch[k], h, p, opt.Model)
 			}()
 		}

@@ -166,6 +166,9 @@ func ReadHeader(r io.Reader) (Header, error) {
 		return h, fmt.Errorf("%w: the header is cut short", ErrTruncated)
 	}
 	h.ModelID = string(rest[:fixed[7]])
+	if !isHexID(h.ModelID) {
+		return h, fmt.Errorf("%w: the model id is not lowercase hex", ErrCorrupt)
+	}
 	idxLen := int(binary.BigEndian.Uint16(rest[fixed[7]:]))
 	if idxLen < 4 || idxLen > 4+4*255 || idxLen%4 != 0 {
 		return h, fmt.Errorf("%w: IDX header of %d bytes", ErrCorrupt, idxLen)
@@ -190,6 +193,9 @@ func ReadHeader(r io.Reader) (Header, error) {
 	h.Chunks = int(binary.BigEndian.Uint32(tail[idxLen+8:]))
 	if want := chunkPlan(h.IDX).parts; int64(h.Chunks) != want {
 		return h, fmt.Errorf("%w: %d chunks for %s, want %d", ErrCorrupt, h.Chunks, h.IDX, want)
+	}
+	if !h.Lossy && h.Quality != 0 {
+		return h, fmt.Errorf("%w: quality %d in a lossless file", ErrCorrupt, h.Quality)
 	}
 	if h.Lossy && (!h.Images() || h.Quality < 1 || h.Quality > MaxQuality || h.ModelID == "") {
 		return h, fmt.Errorf("%w: lossy header (quality %d, model %q) for %s", ErrCorrupt, h.Quality, h.ModelID, h.IDX)
@@ -233,4 +239,15 @@ func (p plan) itemBytes() int {
 		return imageSize
 	}
 	return 1
+}
+
+// isHexID reports whether id is lowercase hex (or empty), as weights ids are; anything else in a
+// header would reach terminals in error messages.
+func isHexID(id string) bool {
+	for _, c := range id {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return len(id) <= 255
 }
