@@ -49,6 +49,7 @@ func init() {
 			skipLossless := fs.Bool("no-lossless", false, "only the lossy table")
 			skipLossy := fs.Bool("no-lossy", false, "only the lossless table")
 			backendSpec := fs.String("backend", "go", "backend running the models: "+graphs.BackendSpecs)
+			model := fs.String("model", "", "autoencoder for the lossy table (default: the one built into mnistzip)")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usagef("codec-bench takes no arguments")
@@ -64,7 +65,7 @@ func init() {
 					}
 				}
 				if !*skipLossy && len(*qualities) > 0 {
-					return lossyTable(*dataDir, *classifier, *backendSpec, *qualities)
+					return lossyTable(*dataDir, *classifier, *backendSpec, *model, *qualities)
 				}
 				return nil
 			}
@@ -145,7 +146,7 @@ func runPeer(tool peerTool, path string, raw []byte) (size int, ct, dt float64, 
 	return out.Len(), ct, dt, nil
 }
 
-func lossyTable(dataDir, classifierPath, backendSpec string, qualities []int) error {
+func lossyTable(dataDir, classifierPath, backendSpec, modelPath string, qualities []int) error {
 	set, err := mnist.Load(dataDir, mnist.Test)
 	if err != nil {
 		return err
@@ -154,7 +155,7 @@ func lossyTable(dataDir, classifierPath, backendSpec string, qualities []int) er
 	if err != nil {
 		return err
 	}
-	cf := codecFlags{model: new(string), backend: &backendSpec}
+	cf := codecFlags{model: &modelPath, backend: &backendSpec}
 	model, err := cf.loadModel()
 	if err != nil {
 		return err

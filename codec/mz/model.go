@@ -84,8 +84,9 @@ func batched(in []float32, n, inSize, outSize int, f func([]float32) ([]float32,
 // MaxQuality is the highest lossy quality.
 const MaxQuality = 9
 
-// DefaultQuality is the lossy quality when none is given.
-const DefaultQuality = 5
+// DefaultQuality is the lossy quality when none is given: 8.9 bytes per digit (0.091 bits/pixel)
+// with the shipped autoencoder, the largest quality under 0.1 bits/pixel.
+const DefaultQuality = 7
 
 // quantStep is the code quantization step of a lossy quality: 32 at quality 1, halving every two
 // steps, 2 at quality 9.
