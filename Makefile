@@ -8,7 +8,7 @@ WASM_OUT := build/www
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME ?= 5s
 
-.PHONY: all setup run test data build wasm wasm-test serve models pictures bench codec-bench vet fuzz testdata clean
+.PHONY: all setup run test data build wasm wasm-test serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
 
 all: build
 
@@ -139,6 +139,15 @@ codec-bench: data build
 	  if [ -n "$$missing" ]; then echo "installing$$missing"; \
 	    $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq $$missing >/dev/null || echo "could not install$$missing: their rows will say so"; fi
 	$(BIN) codec-bench
+
+# A folder to carry to a GPU machine that has CUDA and JAX's CUDA packages but no Go and no network:
+# the x86-64 binary (XLA backend included), the MNIST files and native/gpu/check.sh, which runs the
+# benchmark and the paper-size CapsNet there (see README, "GPU").
+gpu-bundle: data build
+	rm -rf build/gpu && mkdir -p build/gpu/data/mnist
+	cp $(BIN) native/gpu/check.sh build/gpu/
+	cp $(DATA)/*.gz build/gpu/data/mnist/
+	@du -sh build/gpu; echo "run there: build/gpu/check.sh OUT_DIR [TRAIN_MINUTES]"
 
 clean:
 	rm -rf bin build

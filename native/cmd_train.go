@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -10,7 +11,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mnistzip/mnistzip/codec/mnist"
-	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/models"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
@@ -41,7 +41,7 @@ func init() {
 			l1 := fs.Float64("l1", 0, "sparse: L1 weight on the code activation (default 1e-3)")
 			quantNoise := fs.Float64("quant-noise", 0, "autoencoders: train with uniform noise of this width on the code (robust to the codec's quantization step)")
 			channels := fs.IntSlice("channels", nil, "autoencoders: the two encoder convolution widths (default 16,32)")
-			backendSpec := fs.String("backend", "auto", "backend: "+graphs.BackendSpecs)
+			bf := addBackendFlags(fs)
 			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
 			out := fs.StringP("output", "o", "", "weights file to write")
 			force := fs.BoolP("force", "f", false, "overwrite the output file")
@@ -49,6 +49,7 @@ func init() {
 			every := fs.Duration("checkpoint-every", 2*time.Minute, "checkpoint interval")
 			resume := fs.Bool("resume", false, "continue from the checkpoint")
 			maxSteps := fs.Int("max-steps", 0, "stop after N steps (smoke runs)")
+			maxTime := fs.Duration("max-time", 0, "stop after this long (at the end of a step) and write the weights trained so far")
 			cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the run to this file")
 			return func(args []string) error {
 				if len(args) > 0 {
@@ -126,7 +127,7 @@ func init() {
 					*limit = 0
 				}
 				trainData, valData := training.SplitValidation(set, *val)
-				backend, choice, err := graphs.NewBackend(*backendSpec)
+				backend, choice, err := bf.open()
 				if err != nil {
 					return err
 				}
@@ -145,6 +146,9 @@ func init() {
 					defer stop()
 				}
 				start := time.Now()
+				if *maxTime > 0 {
+					opt.Stop = func() bool { return time.Since(start) >= *maxTime }
+				}
 				if !isTerminal() {
 					// No progress bar when piped: one line per epoch, so logs of long runs show progress.
 					opt.OnEpoch = func(h training.EpochStats) {
@@ -164,8 +168,12 @@ func init() {
 				if bar != nil {
 					_ = bar.Clear()
 				}
-				if err != nil {
+				stopped := errors.Is(err, training.ErrStopped)
+				if err != nil && !stopped {
 					return err
+				}
+				if stopped {
+					fmt.Fprintf(stderr, "--max-time %s reached after %d steps: writing the weights trained so far\n", *maxTime, res.Steps)
 				}
 				for _, h := range res.History {
 					if opt.OnEpoch != nil {
@@ -173,7 +181,10 @@ func init() {
 					}
 					fmt.Fprintf(stderr, "epoch %d: train loss %.5f, validation loss %.5f, %s\n", h.Epoch, h.TrainLoss, h.ValLoss, formatDuration(time.Duration(h.Seconds*float64(time.Second))))
 				}
-				metrics := map[string]float64{"train_seconds": time.Since(start).Seconds()}
+				elapsed := time.Since(start).Seconds()
+				// images_per_second counts the whole run: compilation and validation included.
+				metrics := map[string]float64{"train_seconds": elapsed, "steps": float64(res.Steps),
+					"images_per_second": float64(res.Steps*opt.Batch) / elapsed}
 				if n := len(res.History); n > 0 {
 					metrics["val_loss"] = res.History[n-1].ValLoss
 					metrics["seconds_per_epoch"] = res.History[n-1].Seconds

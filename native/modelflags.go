@@ -5,19 +5,19 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mnistzip/mnistzip/codec/mnist"
-	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 // modelFlags are the flags every command that runs trained weights shares.
 type modelFlags struct {
-	weights, backend, data *string
+	weights, data *string
+	backend       backendFlags
 }
 
 func addModelFlags(fs *pflag.FlagSet, weightsHelp string) modelFlags {
 	return modelFlags{
 		weights: fs.StringP("weights", "w", "", weightsHelp),
-		backend: fs.String("backend", "auto", "backend: "+graphs.BackendSpecs),
+		backend: addBackendFlags(fs),
 		data:    fs.String("data", mnist.DefaultDir, "MNIST data folder"),
 	}
 }
@@ -35,7 +35,7 @@ func (m modelFlags) load(args []string) (*weights.File, backends.Backend, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	backend, _, err := graphs.NewBackend(*m.backend)
+	backend, _, err := m.backend.open()
 	if err != nil {
 		return nil, nil, err
 	}
