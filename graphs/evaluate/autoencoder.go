@@ -74,10 +74,15 @@ func LoadAutoencoder(backend backends.Backend, f *weights.File) (*Autoencoder, e
 	if err != nil {
 		return nil, err
 	}
-	a.encode, err = context.NewExecAny(backend, ctx, func(ctx *context.Context, images *Node) *Node {
+	a.encode, err = context.NewExecAny(backend, ctx, func(ctx *context.Context, images *Node) []*Node {
 		n := images.Shape().Dimensions[0]
-		code, _ := models.Encode(ctx, cfg, Reshape(images, n, 28, 28, 1))
-		return code // the VAE's mean
+		code, logVar := models.Encode(ctx, cfg, Reshape(images, n, 28, 28, 1))
+		if logVar != nil {
+			// Output it too, unused: simplego (GoMLX v0.26.0) panics with "index out of range" when
+			// a graph has a parameter (here the log-variance layer's weights) that no output uses.
+			return []*Node{code, logVar}
+		}
+		return []*Node{code} // the VAE's mean
 	})
 	return a, err
 }

@@ -51,6 +51,14 @@ type CapsNetOutputs struct {
 // CapsNet builds the network on images [batch, 28, 28, 1] in [0, 1]. mask [batch] (int32 class) picks
 // the digit capsule fed to the decoder; nil masks with the longest capsule (test time).
 func CapsNet(ctx *context.Context, cfg CapsNetConfig, images, mask *Node) CapsNetOutputs {
+	v, lengths := CapsNetCapsules(ctx, cfg, images)
+	masked := MaskCapsules(v, lengths, mask) // [batch, 10, 16]
+	return CapsNetOutputs{Lengths: lengths, DigitCaps: v, Reconstruction: CapsNetDecoder(ctx, cfg, masked)}
+}
+
+// CapsNetCapsules is the network without its decoder: the digit capsules v [batch, 10, DigitDim] and
+// their lengths [batch, 10] (the class scores). Classification needs only this part.
+func CapsNetCapsules(ctx *context.Context, cfg CapsNetConfig, images *Node) (v, lengths *Node) {
 	batch := images.Shape().Dimensions[0]
 	x := layers.Convolution(ctx.In("conv1"), images).Filters(cfg.Conv1Channels).KernelSize(9).NoPadding().Done()
 	x = activations.Relu(x) // [batch, 20, 20, conv1]
@@ -64,11 +72,9 @@ func CapsNet(ctx *context.Context, cfg CapsNetConfig, images, mask *Node) CapsNe
 	uHat := DotGeneral(u, []int{2}, []int{1}, w, []int{3}, []int{0}) // [1152, batch, 10, 16]
 	uHat = TransposeAllAxes(uHat, 1, 0, 2, 3)                        // [batch, 1152, 10, 16]
 
-	v := route(uHat, cfg.RoutingIterations) // [batch, 10, 16]
-	lengths := Sqrt(AddScalar(ReduceSum(Square(v), -1), squashEpsilon))
-
-	masked := MaskCapsules(v, lengths, mask) // [batch, 10, 16]
-	return CapsNetOutputs{Lengths: lengths, DigitCaps: v, Reconstruction: CapsNetDecoder(ctx, cfg, masked)}
+	v = route(uHat, cfg.RoutingIterations) // [batch, 10, 16]
+	lengths = Sqrt(AddScalar(ReduceSum(Square(v), -1), squashEpsilon))
+	return v, lengths
 }
 
 // CapsNetDecoder reconstructs images [batch, 784] from masked digit capsules [batch, 10, DigitDim]

@@ -113,8 +113,9 @@ func ClassifierLogits(ctx *context.Context, spec ClassifierSpec, images *Node) *
 	case "densenet":
 		return models.DenseNet(ctx, spec.DenseNet, img)
 	case "capsnet":
-		out := models.CapsNet(ctx, CapsNetConfig(spec.Size), img, nil)
-		return Log(out.Lengths)
+		// Without the decoder: a graph whose parameters no output uses trips simplego (GoMLX v0.26.0).
+		_, lengths := models.CapsNetCapsules(ctx, CapsNetConfig(spec.Size), img)
+		return Log(lengths)
 	}
 	panic(fmt.Sprintf("unknown classifier %q", spec.Model))
 }
