@@ -107,6 +107,7 @@ async function start() {
       state[name + "Error"] = e.message;
     }
   }
+  if (state.cnn) await call("classify", ["cnn", new Float32Array(784), 1]); // compile the graph now, not on the first stroke
   state.readyMs = performance.now() - t0;
   status.textContent = `Ready in ${(state.readyMs / 1000).toFixed(1)} s: ${state.cnn ? "CNN" : "no classifier"}, ${state.vae ? "VAE" : "no VAE"}, ${state.dae ? "DAE" : "no DAE"} loaded.`;
   if (!state.cnn) $("drawinfo").textContent = "No classifier weights were served: " + (state.cnnError || "");
@@ -336,7 +337,11 @@ const toPlane = (z) => [(z[0] + span) / (2 * span) * plane.width, (span - z[1]) 
 let latents = null;
 async function setupLatent() {
   if (!state.vae) { $("latentinfo").textContent = "No VAE weights were served."; return; }
-  latents = await call("encode", ["vae", state.test.images, 1000]);
+  // In calls of 100 digits, so a drawing's classification can slip in between them.
+  const parts = [];
+  for (let i = 0; i < 1000; i += 100) parts.push(await call("encode", ["vae", state.test.images.subarray(i * 784, (i + 100) * 784), 100]));
+  latents = new Float32Array(2000);
+  parts.forEach((p, k) => latents.set(p, k * 200));
   drawPlane(null);
   await decodeAt([0, 0]);
 }
