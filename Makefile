@@ -8,7 +8,7 @@ WASM_OUT := build/www
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME ?= 5s
 
-.PHONY: all setup run test data build wasm wasm-test serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
+.PHONY: all setup run test data build wasm wasm-test browser-test serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
 
 all: build
 
@@ -63,6 +63,12 @@ test: data vet
 	$(GO) test ./...
 	$(MAKE) fuzz
 	$(MAKE) wasm-test
+	$(MAKE) browser-test
+
+# The demo page in Debian's headless Chromium (installed here when missing), driven by chromedp.
+browser-test: wasm
+	@command -v chromium >/dev/null || { echo "installing chromium"; $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+	MNISTZIP_BROWSER_TESTS=1 $(GO) test -count=1 -timeout 10m -run '^TestBrowser$$' -v ./native/ 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
 
 # The page's files: the wasm (stripped), wasm_exec.js, the shipped weights it uses, and its MNIST
 # subsets as .mz files (decoded in the page by the wasm codec).

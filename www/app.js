@@ -277,11 +277,11 @@ function drawLoss(losses) {
   ctx.strokeStyle = "#0a84ff"; ctx.lineWidth = 2; ctx.beginPath();
   losses.forEach((l, i) => {
     const x = 8 + (w - 16) * i / (losses.length - 1), y = 8 + (h - 16) * (hi === lo ? 0.5 : (hi - l) / (hi - lo));
-    if (i) ctx.lineTo(x, h - y); else ctx.moveTo(x, h - y);
+    if (i) ctx.lineTo(x, y); else ctx.moveTo(x, y);
   });
   ctx.stroke();
-  ctx.fillStyle = "#555"; ctx.font = "12px system-ui";
-  ctx.fillText(`loss ${hi.toFixed(3)} → ${losses.at(-1).toFixed(3)}`, 10, 16);
+  ctx.fillStyle = "#555"; ctx.font = "12px system-ui"; ctx.textAlign = "right";
+  ctx.fillText(`loss ${hi.toFixed(3)} → ${losses.at(-1).toFixed(3)}`, w - 10, 16);
 }
 
 // Saved weights live in IndexedDB (object store "weights", key: a name).

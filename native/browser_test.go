@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowser drives the demo page in Debian's headless Chromium: `make browser-test` (part of make
+// test) builds the wasm, installs Chromium if missing and sets MNISTZIP_BROWSER_TESTS=1; a plain
+// `go test` skips it. Screenshots (PNG) go to build/browser-test/.
+func TestBrowser(t *testing.T) {
+	if os.Getenv("MNISTZIP_BROWSER_TESTS") == "" {
+		t.Skip("set MNISTZIP_BROWSER_TESTS=1 (make browser-test) to run the browser tests")
+	}
+	chromium, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Fatal("chromium not installed (make browser-test installs Debian's)")
+	}
+	wasmDir := "../build/www"
+	if _, err := os.Stat(filepath.Join(wasmDir, "mnistzip.wasm")); err != nil {
+		t.Fatal("run make wasm first")
+	}
+	shots := "../build/browser-test"
+	os.MkdirAll(shots, 0o755)
+	srv := httptest.NewServer(siteHandler(wasmDir))
+	defer srv.Close()
+
+	alloc, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium), chromedp.Headless,
+		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 2400),
+		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 8*time.Minute)
+	defer cancel()
+
+	var mu sync.Mutex
+	var problems []string
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				mu.Lock()
+				problems = append(problems, m.String())
+				mu.Unlock()
+			}
+		}
+	}()
+	eval := func(expr string) bool {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
+	num := func(expr string) float64 {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		return v
+	}
+	waitFor := func(what, expr string, timeout time.Duration) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
+			status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("status").textContent`))
+			t.Fatalf("%s: %v (page status %q)", what, err, status)
+		}
+	}
+	shot := func(name string) {
+		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(shots, name+".png"), b, 0o644)
+		}
+		if err != nil {
+			t.Errorf("screenshot %s: %v", name, err)
+		}
+	}
+
+	start := time.Now()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor("page ready", `window.mnistzipPage?.state?.ready === true`, 60*time.Second)
+	t.Logf("ready %.1f s after navigation (page's own count %.0f ms)", time.Since(start).Seconds(), num(`window.mnistzipPage.state.readyMs`))
+	if !eval(`window.mnistzipPage.state.version.gomlx === "v0.26.0" && window.mnistzipPage.state.version.backend.startsWith("go")`) {
+		t.Error("the wasm did not report its version")
+	}
+
+	t.Run("test digits pasted into the canvas", func(t *testing.T) {
+		for _, i := range []int{0, 1, 2, 3, 4} {
+			label := num(`window.mnistzipPage.state.lastPrediction = null; window.mnistzipPage.pasteDigit(` + strconv.Itoa(i) + `)`)
+			waitFor("prediction", `window.mnistzipPage.state.lastPrediction`, 20*time.Second)
+			if got := num(`window.mnistzipPage.state.lastPrediction.digit`); got != label {
+				t.Errorf("test digit %d (a %v) classified as %v", i, label, got)
+			}
+		}
+		t.Logf("paste-to-prediction %.0f ms (last)", num(`window.mnistzipPage.state.lastPrediction.ms`))
+	})
+
+	t.Run("a 1-like stroke", func(t *testing.T) {
+		eval(`(() => {
+			document.getElementById("clear").click();
+			window.mnistzipPage.state.lastPrediction = null;
+			const pad = document.getElementById("pad"), r = pad.getBoundingClientRect();
+			const ev = (type, y) => pad.dispatchEvent(new PointerEvent(type, { pointerId: 1, bubbles: true, clientX: r.left + 145 * r.width / 280, clientY: r.top + y * r.height / 280 }));
+			ev("pointerdown", 40);
+			for (let y = 50; y <= 240; y += 10) ev("pointermove", y);
+			ev("pointerup", 240);
+			return true;
+		})()`)
+		waitFor("prediction", `window.mnistzipPage.state.lastPrediction`, 20*time.Second)
+		if got := num(`window.mnistzipPage.state.lastPrediction.digit`); got != 1 {
+			t.Errorf("a vertical stroke classified as %v", got)
+		}
+		shot("draw")
+	})
+
+	t.Run("VAE explorer and denoising render", func(t *testing.T) {
+		waitFor("latent point", `window.mnistzipPage.state.latentPoint`, 60*time.Second)
+		waitFor("denoised", `window.mnistzipPage.state.denoised`, 30*time.Second)
+		for _, id := range []string{"plane", "decoded", "ddenoised", "dnoisy"} {
+			lit := num(`(() => { const c = document.getElementById("` + id + `"), d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+				let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i] > 60 && d[i] < 250 || (d[i] >= 250 && d[i+1] >= 250)) n++; return n / (d.length / 4); })()`)
+			if lit < 0.02 || lit > 0.999 {
+				t.Errorf("canvas #%s: %.1f%% of pixels lit", id, 100*lit)
+			}
+		}
+	})
+
+	t.Run("training in the worker: loss falls, frames keep coming, stop works, weights survive a reload", func(t *testing.T) {
+		eval(`document.getElementById("tmodel").value = "dense"; document.getElementById("tepochs").value = 1; document.getElementById("tbatch").value = 50; document.getElementById("tstart").click(); true`)
+		waitFor("training done", `window.mnistzipPage.state.training?.done === true`, 3*time.Minute)
+		if e := num(`window.mnistzipPage.state.training.error ? 1 : 0`); e != 0 {
+			t.Fatal("training failed")
+		}
+		first, last := num(`window.mnistzipPage.state.training.losses[0]`), num(`window.mnistzipPage.state.training.losses.at(-1)`)
+		frames := num(`window.mnistzipPage.state.frames - window.mnistzipPage.state.training.framesAtStart`)
+		gap := num(`window.mnistzipPage.state.training.maxGap`)
+		ms := num(`window.mnistzipPage.state.training.last.msPerStep`)
+		t.Logf("dense AE, 18 steps of 50: loss %.4f → %.4f, %.0f ms/step, %v frames drawn, longest frame gap %.0f ms", first, last, ms, frames, gap)
+		if !(last < first) || frames < 10 {
+			t.Errorf("loss %.4f → %.4f, %v frames during training", first, last, frames)
+		}
+		shot("train")
+		// Stop: a long run, stopped after a few steps.
+		eval(`document.getElementById("tepochs").value = 20; document.getElementById("tstart").click(); true`)
+		waitFor("some steps", `(window.mnistzipPage.state.training?.losses?.length ?? 0) >= 3 && !window.mnistzipPage.state.training.done`, time.Minute)
+		eval(`document.getElementById("tstop").click(); true`)
+		waitFor("stopped", `window.mnistzipPage.state.training.done === true`, time.Minute)
+		if !eval(`window.mnistzipPage.state.training.info?.stopped === true && window.mnistzipPage.state.training.losses.length < 18 * 20`) {
+			t.Error("stop did not end the run early")
+		}
+		// Save in IndexedDB, reload the page, load it back.
+		eval(`document.getElementById("tsave").click(); true`)
+		waitFor("saved", `window.mnistzipPage.state.saved?.model === "dense"`, 20*time.Second)
+		if err := chromedp.Do(ctx, chromedp.Reload()); err != nil {
+			t.Fatal(err)
+		}
+		waitFor("ready again", `window.mnistzipPage?.state?.ready === true`, 60*time.Second)
+		eval(`document.getElementById("tload").click(); true`)
+		waitFor("reloaded", `window.mnistzipPage.state.reloaded?.model === "dense"`, 20*time.Second)
+	})
+
+	shot("page")
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		if !strings.Contains(p, "favicon") {
+			t.Errorf("console: %s", p)
+		}
+	}
+}
