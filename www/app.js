@@ -120,7 +120,7 @@ start().catch((e) => fail(e.message));
 
 // ---- 1. draw a digit ----------------------------------------------------------------------------
 const pad = $("pad");
-const padCtx = pad.getContext("2d");
+const padCtx = pad.getContext("2d", { willReadFrequently: true }); // read back on every stroke: keep it in CPU memory
 function clearPad() {
   padCtx.fillStyle = "#000";
   padCtx.fillRect(0, 0, pad.width, pad.height);
