@@ -177,16 +177,28 @@ func (l layout) remainderContext(img []byte, r, c int, tok byte) int {
 	return l.tokenCtx + l.hintLevels + (int(tok-bandStart)*neighbourLevels+int(w))*neighbourLevels + int(n)
 }
 
+// prepare checks the hints against the pixel count (none means hintLevels 1) and lays out the streams.
+func prepare(m Model, hints []uint8, hintLevels, pixels int) (layout, error) {
+	if (hints == nil) != (hintLevels == 1) || (hints != nil && len(hints) != pixels) {
+		return layout{}, fmt.Errorf("pixels: %d hints at %d levels for %d pixels", len(hints), hintLevels, pixels)
+	}
+	return newLayout(m, hintLevels)
+}
+
+func hintAt(hints []uint8, i int) uint8 {
+	if hints == nil {
+		return 0
+	}
+	return hints[i]
+}
+
 // Encode codes images (n×784 bytes) with model m. hints, if not nil, holds one value in
 // [0, hintLevels) per pixel; without hints hintLevels must be 1.
 func Encode(images []byte, m Model, hints []uint8, hintLevels int) ([]byte, error) {
 	if len(images)%imageSize != 0 {
 		return nil, fmt.Errorf("pixels: %d bytes is not a whole number of 28×28 images", len(images))
 	}
-	if (hints == nil) != (hintLevels == 1) || (hints != nil && len(hints) != len(images)) {
-		return nil, fmt.Errorf("pixels: %d hints at %d levels for %d pixels", len(hints), hintLevels, len(images))
-	}
-	l, err := newLayout(m, hintLevels)
+	l, err := prepare(m, hints, hintLevels, len(images))
 	if err != nil {
 		return nil, err
 	}
@@ -195,10 +207,7 @@ func Encode(images []byte, m Model, hints []uint8, hintLevels int) ([]byte, erro
 		img := images[i : i+imageSize]
 		for r := range side {
 			for c := range side {
-				var h uint8
-				if hints != nil {
-					h = hints[i+r*side+c]
-				}
+				h := hintAt(hints, i+r*side+c)
 				tok, rem := tokenOf(img[r*side+c])
 				enc.Put(l.tokenContext(img, r, c, h), tok)
 				if tok >= bandStart {
@@ -212,10 +221,7 @@ func Encode(images []byte, m Model, hints []uint8, hintLevels int) ([]byte, erro
 
 // Decode restores n images from data with the model and hints Encode was given.
 func Decode(data []byte, n int, m Model, hints []uint8, hintLevels int) ([]byte, error) {
-	if (hints == nil) != (hintLevels == 1) || (hints != nil && len(hints) != n*imageSize) {
-		return nil, fmt.Errorf("pixels: %d hints at %d levels for %d pixels", len(hints), hintLevels, n*imageSize)
-	}
-	l, err := newLayout(m, hintLevels)
+	l, err := prepare(m, hints, hintLevels, n*imageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -228,10 +234,7 @@ func Decode(data []byte, n int, m Model, hints []uint8, hintLevels int) ([]byte,
 		img := out[i : i+imageSize]
 		for r := range side {
 			for c := range side {
-				var h uint8
-				if hints != nil {
-					h = hints[i+r*side+c]
-				}
+				h := hintAt(hints, i+r*side+c)
 				tok, err := dec.Next(l.tokenContext(img, r, c, h))
 				if err != nil {
 					return nil, err
