@@ -1,14 +1,7 @@
 package main
 
 import (
-	"context"
-	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,84 +12,13 @@ import (
 // test) builds the wasm, installs Chromium if missing and sets MNISTZIP_BROWSER_TESTS=1; a plain
 // `go test` skips it. Screenshots (PNG) go to build/browser-test/.
 func TestBrowser(t *testing.T) {
-	if os.Getenv("MNISTZIP_BROWSER_TESTS") == "" {
-		t.Skip("set MNISTZIP_BROWSER_TESTS=1 (make browser-test) to run the browser tests")
-	}
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Fatal("chromium not installed (make browser-test installs Debian's)")
-	}
-	wasmDir := "../build/www"
-	if _, err := os.Stat(filepath.Join(wasmDir, "mnistzip.wasm")); err != nil {
-		t.Fatal("run make wasm first")
-	}
-	shots := "../build/browser-test"
-	os.MkdirAll(shots, 0o755)
-	srv := httptest.NewServer(siteHandler(wasmDir))
-	defer srv.Close()
-
-	alloc, cancel := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium), chromedp.Headless,
-		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 2400),
-		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true))
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(alloc)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 8*time.Minute)
-	defer cancel()
-
-	var mu sync.Mutex
-	var problems []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
-	eval := func(expr string) bool {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return v
-	}
-	num := func(expr string) float64 {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[float64](expr, chromedp.EvalAwaitPromise))
-		if err != nil {
-			t.Fatalf("%s: %v", expr, err)
-		}
-		return v
-	}
-	waitFor := func(what, expr string, timeout time.Duration) {
-		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-			status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("status").textContent`))
-			t.Fatalf("%s: %v (page status %q)", what, err, status)
-		}
-	}
-	shot := func(name string) {
-		b, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err == nil {
-			err = os.WriteFile(filepath.Join(shots, name+".png"), b, 0o644)
-		}
-		if err != nil {
-			t.Errorf("screenshot %s: %v", name, err)
-		}
-	}
+	b := newBrowser(t, "MNISTZIP_BROWSER_TESTS", siteHandler("../build/www"), 8*time.Minute)
+	b.shots = "../build/browser-test"
+	eval, num, waitFor, shot := b.eval, b.num, b.waitFor, b.shot
+	ctx := b.ctx
 
 	start := time.Now()
-	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
-		t.Fatal(err)
-	}
+	b.navigate("/")
 	waitFor("page ready", `window.mnistzipPage?.state?.ready === true`, 60*time.Second)
 	t.Logf("ready %.1f s after navigation (page's own count %.0f ms)", time.Since(start).Seconds(), num(`window.mnistzipPage.state.readyMs`))
 	if !eval(`window.mnistzipPage.state.version.gomlx === "v0.26.0" && window.mnistzipPage.state.version.backend.startsWith("go")`) {
@@ -180,11 +102,5 @@ func TestBrowser(t *testing.T) {
 	})
 
 	shot("page")
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
-		if !strings.Contains(p, "favicon") {
-			t.Errorf("console: %s", p)
-		}
-	}
+	b.checkConsole()
 }

@@ -19,7 +19,7 @@ func CNN(ctx *context.Context, images *Node) *Node {
 	x := images
 	for b, ch := range []int{32, 64} {
 		x = layers.Convolution(ctx.In(fmt.Sprintf("conv%d", b)), x).Filters(ch).KernelSize(5).Done() // valid padding
-		x = MaxPool(activations.Relu(x)).Window(2).Done()
+		x = MaxPool2(activations.Relu(x))
 	}
 	x = Reshape(x, batch, -1)
 	x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), x, 128))
@@ -104,6 +104,20 @@ func AvgPool2(x *Node) *Node {
 		x = Slice(x, AxisRange(), AxisRange(0, 2*h), AxisRange(0, 2*w), AxisRange())
 	}
 	return ReduceMean(Reshape(x, b, h, 2, w, 2, c), 2, 4)
+}
+
+// MaxPool2 is 2×2 max pooling with stride 2 of x [batch, h, w, c], as a reshape and a plain ReduceMax
+// like AvgPool2: the same forward numbers as MaxPool, and 3 of the 13 ms a one-digit CNN
+// classification took on the pure-Go backend went into its generic reduce-window. In training, a tie
+// inside a window passes the gradient to every maximum (MaxPool's picks one); after a ReLU the only
+// likely ties are zeros, whose ReLU gradient is zero anyway.
+func MaxPool2(x *Node) *Node {
+	d := x.Shape().Dimensions
+	b, h, w, c := d[0], d[1]/2, d[2]/2, d[3]
+	if d[1]%2 != 0 || d[2]%2 != 0 {
+		x = Slice(x, AxisRange(), AxisRange(0, 2*h), AxisRange(0, 2*w), AxisRange())
+	}
+	return ReduceMax(Reshape(x, b, h, 2, w, 2, c), 2, 4)
 }
 
 // DenseNet returns the logits for images [batch, 28, 28, 1].

@@ -194,15 +194,16 @@ func TestRandomShift(t *testing.T) {
 	}
 }
 
-// TestAvgPool2MatchesMeanPool: the reshape-based pooling gives MeanPool's numbers, odd sizes included.
-func TestAvgPool2MatchesMeanPool(t *testing.T) {
+// TestPool2MatchesReduceWindow: the reshape-based poolings give MeanPool's and MaxPool's numbers, odd
+// sizes included.
+func TestPool2MatchesReduceWindow(t *testing.T) {
 	for _, side := range []int{6, 7} {
 		x := make([]float32, 2*side*side*3)
 		for i := range x {
 			x[i] = float32(i%17) - 8
 		}
 		out, err := context.ExecOnce(backend, context.New(), func(ctx *context.Context, x *Node) *Node {
-			return Sub(AvgPool2(x), MeanPool(x).Window(2).Done())
+			return Concatenate([]*Node{Sub(AvgPool2(x), MeanPool(x).Window(2).Done()), Sub(MaxPool2(x), MaxPool(x).Window(2).Done())}, -1)
 		}, tensors.FromFlatDataAndDimensions(x, 2, side, side, 3))
 		if err != nil {
 			t.Fatal(err)
