@@ -8,7 +8,7 @@ WASM_OUT := build/www
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME ?= 5s
 
-.PHONY: all setup run test data build wasm wasm-test browser-test serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
+.PHONY: all setup run test data build wasm wasm-test browser-test browser-bench serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
 
 all: build
 
@@ -69,6 +69,13 @@ test: data vet
 browser-test: wasm
 	@command -v chromium >/dev/null || { echo "installing chromium"; $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
 	MNISTZIP_BROWSER_TESTS=1 $(GO) test -count=1 -timeout 10m -run '^TestBrowser$$' -v ./native/ 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
+
+# The same small models in one headless Chromium: mnistzip's wasm (in the page's worker) against
+# TensorFlow.js cpu and wasm; plus the demo page's stroke-to-prediction time. Part of make bench.
+browser-bench: wasm
+	@command -v chromium >/dev/null || { echo "installing chromium"; $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+	cd native/bench && npm install --no-audit --no-fund --loglevel=error
+	MNISTZIP_BROWSER_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestBrowserBench$$' -v ./native/ 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
 
 # The page's files: the wasm (stripped), wasm_exec.js, the shipped weights it uses, and its MNIST
 # subsets as .mz files (decoded in the page by the wasm codec).
@@ -136,6 +143,7 @@ bench: build
 	PATH="$$PATH:$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench 'W1Engine$$|W2Engine$$' -benchtime 3x ./graphs/bench | tee build/bench/wasm.txt
 	cd native/bench && npm install --no-audit --no-fund --loglevel=error
 	node native/bench/tfjs_bench.mjs 5 > build/bench/tfjs.json
+	$(MAKE) browser-bench
 	$(BIN) bench --wasm-results build/bench/wasm.txt --peer-results build/bench/tfjs.json
 	$(MAKE) codec-bench
 

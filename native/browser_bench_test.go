@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,41 @@ func TestBrowserBench(t *testing.T) {
 		default:
 			fmt.Fprintf(&md, "| %s | %s | %.1f (median of %d) | %.2f |\n", r.Workload, r.Runtime, r.Ms, r.Steps, r.Ms/ours[r.Workload])
 		}
+	}
+	// The demo page itself: from the end of a drawn stroke, and from a pasted test digit, to the
+	// calibrated prediction on screen (the page's own timer, toMNIST included).
+	b.navigate("/")
+	b.waitFor("page ready", `window.mnistzipPage?.state?.ready === true`, time.Minute)
+	for _, what := range []struct{ name, expr string }{
+		{"stroke to prediction (demo page)", `(async () => {
+			const ms = [], pad = document.getElementById("pad"), r = pad.getBoundingClientRect();
+			const ev = (type, x, y) => pad.dispatchEvent(new PointerEvent(type, { pointerId: 1, bubbles: true,
+				clientX: r.left + x * r.width / 280, clientY: r.top + y * r.height / 280 }));
+			for (let i = 0; i < 21; i++) {
+				document.getElementById("clear").click();
+				window.mnistzipPage.state.lastPrediction = null;
+				ev("pointerdown", 100 + i, 40);
+				for (let y = 50; y <= 240; y += 10) ev("pointermove", 100 + i + y / 8, y);
+				ev("pointerup", 130 + i, 240);
+				while (!window.mnistzipPage.state.lastPrediction) await new Promise((r) => setTimeout(r, 2));
+				ms.push(window.mnistzipPage.state.lastPrediction.ms);
+			}
+			return ms;
+		})()`},
+		{"pasted digit to prediction (demo page)", `(async () => {
+			const ms = [];
+			for (let i = 0; i < 21; i++) {
+				window.mnistzipPage.state.lastPrediction = null;
+				window.mnistzipPage.pasteDigit(i);
+				while (!window.mnistzipPage.state.lastPrediction) await new Promise((r) => setTimeout(r, 2));
+				ms.push(window.mnistzipPage.state.lastPrediction.ms);
+			}
+			return ms;
+		})()`},
+	} {
+		ms := evalAs[[]float64](b, what.expr)
+		slices.Sort(ms)
+		fmt.Fprintf(&md, "| %s | mnistzip wasm | %.1f (median of %d; max %.1f) | |\n", what.name, ms[len(ms)/2], len(ms), ms[len(ms)-1])
 	}
 	env, _ := json.Marshal(res.Env)
 	fmt.Fprintf(&md, "\n%s\n", env)
