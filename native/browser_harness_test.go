@@ -122,6 +122,19 @@ func (b *browser) shot(name string) {
 	}
 }
 
+// shotElement writes a PNG screenshot of the first element matching the CSS selector.
+func (b *browser) shotElement(name, selector string) {
+	b.t.Helper()
+	os.MkdirAll(b.shots, 0o755)
+	png, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.CSS(selector)))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644)
+	}
+	if err != nil {
+		b.t.Errorf("screenshot %s: %v", name, err)
+	}
+}
+
 // checkConsole fails the test for every console error or uncaught exception the page logged.
 func (b *browser) checkConsole() {
 	b.t.Helper()

@@ -10,7 +10,7 @@ import (
 
 // TestBrowser drives the demo page in Debian's headless Chromium: `make browser-test` (part of make
 // test) builds the wasm, installs Chromium if missing and sets MNISTZIP_BROWSER_TESTS=1; a plain
-// `go test` skips it. Screenshots (PNG) go to build/browser-test/.
+// `go test` skips it. Screenshots (PNG) of the page and of each panel go to build/browser-test/.
 func TestBrowser(t *testing.T) {
 	b := newBrowser(t, "MNISTZIP_BROWSER_TESTS", siteHandler("../build/www"), 8*time.Minute)
 	b.shots = "../build/browser-test"
@@ -90,6 +90,10 @@ func TestBrowser(t *testing.T) {
 		if !eval(`window.mnistzipPage.state.training.info?.stopped === true && window.mnistzipPage.state.training.losses.length < 18 * 20`) {
 			t.Error("stop did not end the run early")
 		}
+		// Every panel as it looks after use (the reload below starts the page afresh).
+		for _, panel := range []string{"draw", "train", "latent", "denoise", "codec", "engine"} {
+			b.shotElement("panel-"+panel, "#"+panel)
+		}
 		// Save in IndexedDB, reload the page, load it back.
 		eval(`document.getElementById("tsave").click(); true`)
 		waitFor("saved", `window.mnistzipPage.state.saved?.model === "dense"`, 20*time.Second)
@@ -101,6 +105,7 @@ func TestBrowser(t *testing.T) {
 		waitFor("reloaded", `window.mnistzipPage.state.reloaded?.model === "dense"`, 20*time.Second)
 	})
 
+	waitFor("latent explorer after the reload", `window.mnistzipPage.state.latentPoint`, time.Minute)
 	shot("page")
 	b.checkConsole()
 }
