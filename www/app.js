@@ -343,7 +343,8 @@ async function setupLatent() {
   latents = new Float32Array(2000);
   parts.forEach((p, k) => latents.set(p, k * 200));
   drawPlane(null);
-  await decodeAt([0, 0]);
+  await decodeAt([latents[0], latents[1]]); // where the first test digit (a 7) lands: a recognizable start
+
 }
 function drawPlane(point) {
   const ctx = plane.getContext("2d");
