@@ -344,7 +344,6 @@ async function setupLatent() {
   parts.forEach((p, k) => latents.set(p, k * 200));
   drawPlane(null);
   await decodeAt([latents[0], latents[1]]); // where the first test digit (a 7) lands: a recognizable start
-
 }
 function drawPlane(point) {
   const ctx = plane.getContext("2d");
