@@ -97,13 +97,17 @@ func transition(ctx *context.Context, cfg DenseNetConfig, x *Node) *Node {
 // dropped, as a 2×2 window would). It reshapes to [batch, h/2, 2, w/2, 2, c] and averages the two
 // pairs of axes: the same numbers as MeanPool, but as a plain reduction, which the pure-Go backend
 // runs (forward and gradient) several times faster than its generic reduce-window.
-func AvgPool2(x *Node) *Node {
+func AvgPool2(x *Node) *Node { return pool2(x, ReduceMean) }
+
+// pool2 reduces the 2×2 windows (stride 2) of x [batch, h, w, c] with reduce over the two window axes
+// of the reshape [batch, h/2, 2, w/2, 2, c]; an odd last row or column is dropped, as a window would.
+func pool2(x *Node, reduce func(*Node, ...int) *Node) *Node {
 	d := x.Shape().Dimensions
 	b, h, w, c := d[0], d[1]/2, d[2]/2, d[3]
 	if d[1]%2 != 0 || d[2]%2 != 0 {
 		x = Slice(x, AxisRange(), AxisRange(0, 2*h), AxisRange(0, 2*w), AxisRange())
 	}
-	return ReduceMean(Reshape(x, b, h, 2, w, 2, c), 2, 4)
+	return reduce(Reshape(x, b, h, 2, w, 2, c), 2, 4)
 }
 
 // MaxPool2 is 2×2 max pooling with stride 2 of x [batch, h, w, c], as a reshape and a plain ReduceMax
@@ -111,14 +115,7 @@ func AvgPool2(x *Node) *Node {
 // classification took on the pure-Go backend went into its generic reduce-window. In training, a tie
 // inside a window passes the gradient to every maximum (MaxPool's picks one); after a ReLU the only
 // likely ties are zeros, whose ReLU gradient is zero anyway.
-func MaxPool2(x *Node) *Node {
-	d := x.Shape().Dimensions
-	b, h, w, c := d[0], d[1]/2, d[2]/2, d[3]
-	if d[1]%2 != 0 || d[2]%2 != 0 {
-		x = Slice(x, AxisRange(), AxisRange(0, 2*h), AxisRange(0, 2*w), AxisRange())
-	}
-	return ReduceMax(Reshape(x, b, h, 2, w, 2, c), 2, 4)
-}
+func MaxPool2(x *Node) *Node { return pool2(x, ReduceMax) }
 
 // DenseNet returns the logits for images [batch, 28, 28, 1].
 func DenseNet(ctx *context.Context, cfg DenseNetConfig, images *Node) *Node {
