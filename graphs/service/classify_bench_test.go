@@ -1,15 +1,15 @@
 package service
 
 import (
-	"testing"
-
 	"os"
+	"testing"
 
 	"github.com/mnistzip/mnistzip/graphs/engine"
 )
 
 // BenchmarkClassifyOne is the demo page's per-stroke work: one digit through the shipped CNN with
-// calibrated probabilities (the page adds only the worker's postMessage round trip).
+// calibrated probabilities (the page adds only the worker's postMessage round trip). ENGINE_CONFIG
+// passes a simplego configuration (e.g. "ops_sequential,dotgeneral_large") to compare its kernels.
 func BenchmarkClassifyOne(b *testing.B) {
 	be, err := engine.New(os.Getenv("ENGINE_CONFIG"))
 	if err != nil {
