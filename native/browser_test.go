@@ -63,7 +63,13 @@ func TestBrowser(t *testing.T) {
 		if got := num(`window.mnistzipPage.state.lastPrediction.digit`); got != 1 {
 			t.Errorf("a vertical stroke classified as %v", got)
 		}
-		t.Logf("stroke-to-prediction %.0f ms", num(`window.mnistzipPage.state.lastPrediction.ms`))
+		ms := num(`window.mnistzipPage.state.lastPrediction.ms`)
+		t.Logf("stroke-to-prediction %.0f ms", ms)
+		// The target is 50 ms (met on an idle machine, see make browser-bench); a second means the
+		// classifier was recompiled or the worker was busy: a regression, whatever the machine.
+		if ms > 1000 {
+			t.Errorf("stroke-to-prediction took %.0f ms", ms)
+		}
 		shot("draw")
 	})
 
