@@ -157,11 +157,13 @@ codec-bench: data build
 # A folder to carry to a GPU machine that has CUDA and JAX's CUDA packages but no Go and no network:
 # the x86-64 binary (XLA backend included), the MNIST files and native/gpu/check.sh, which runs the
 # benchmark and the paper-size CapsNet there (see README, "GPU").
-gpu-bundle: data build
+# The binary is stripped (-s -w: 24 instead of 35 MB) so the bundle travels in a 64 MiB allowance.
+gpu-bundle: data
 	rm -rf build/gpu && mkdir -p build/gpu/data/mnist
-	cp $(BIN) native/gpu/check.sh build/gpu/
+	GOOS=linux GOARCH=amd64 $(GO) build -trimpath -ldflags='-s -w' -o build/gpu/mnistzip ./native
+	cp native/gpu/check.sh build/gpu/
 	cp $(DATA)/*.gz build/gpu/data/mnist/
-	@du -sh build/gpu; echo "run there: build/gpu/check.sh OUT_DIR [TRAIN_MINUTES]"
+	@du -sh build/gpu; echo "run there: build/gpu/check.sh OUT_DIR [SECONDS]"
 
 clean:
 	rm -rf bin build

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/gomlx/go-xla/pkg/installer"
 	"github.com/gomlx/go-xla/pkg/pjrt"
@@ -46,6 +47,7 @@ func installedXLAPlugin() (name, path string, ok bool) {
 func InstalledXLAPlugins() map[string]string { return pjrt.AvailablePlugins() }
 
 func newXLA(plugin string) (backends.Backend, error) {
+	avoidBogusCUDADataDir(plugin)
 	if filepath.IsAbs(plugin) {
 		if _, err := os.Stat(plugin); err != nil {
 			return nil, fmt.Errorf("PJRT plugin %s: %w", plugin, err)
@@ -84,3 +86,18 @@ func errNoPlugin(plugin string) error {
 // InstallXLA downloads and installs the PJRT plugins suited to this machine (CPU, and CUDA when a GPU
 // is present) into GoMLX's usual folder (~/.local/lib/go-xla). Only ever called on explicit request.
 func InstallXLA() error { return installer.AutoInstall("", true, installer.Normal) }
+
+// avoidBogusCUDADataDir works around go-xla v0.1.4: after loading a plugin whose name mentions CUDA, with
+// XLA_FLAGS unset, it sets XLA_FLAGS=--xla_gpu_cuda_data_dir=/home/janpf/.local/lib/go-xla/nvidia (a path
+// left from its author's machine; see cudaPluginCheckDrivers in go-xla's pkg/pjrt/cuda_linux.go). XLA then
+// looks for libdevice and ptxas there instead of in its own search path, and GPU compilation can fail.
+// Its GOPJRT_CUDA_CHECKS switch turns that off; a user who sets either variable keeps their choice.
+func avoidBogusCUDADataDir(plugin string) {
+	name := strings.ToUpper(filepath.Base(plugin))
+	if !strings.Contains(name, "CUDA") && !strings.Contains(name, "NVIDIA") && plugin != "" {
+		return
+	}
+	if os.Getenv("GOPJRT_CUDA_CHECKS") == "" && !strings.Contains(os.Getenv("XLA_FLAGS"), "--xla_gpu_cuda_data_dir") {
+		_ = os.Setenv("GOPJRT_CUDA_CHECKS", "0")
+	}
+}
