@@ -36,15 +36,18 @@ func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveA
 	if err != nil {
 		fail("%v", err)
 	}
-	patches := b.gatherWindows(x, batch, channels, table)
-	patches = b.reshape(patches, batch*table.numOut, table.numWindow*channels)
-
-	// Kernel to [window..., inChannels, outChannels] → [window·inChannels, outChannels].
-	kPerm := append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)
 	outChannels := kShape.Dimensions[axes.KernelOutputChannels]
-	k := b.reshape(b.transpose(kernel, kPerm...), table.numWindow*channels, outChannels)
-
-	y := must(b.Builder.DotGeneral(patches, []int{1}, nil, k, []int{0}, nil))
+	var y backends.Op
+	if table.multiplyFirst(channels, outChannels, inputDilations) {
+		y = b.convMultiplyFirst(x, kernel, axes, table, batch, channels, outChannels)
+	} else {
+		patches := b.gatherWindows(x, batch, channels, table)
+		patches = b.reshape(patches, batch*table.numOut, table.numWindow*channels)
+		// Kernel to [window..., inChannels, outChannels] → [window·inChannels, outChannels].
+		kPerm := append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)
+		k := b.reshape(b.transpose(kernel, kPerm...), table.numWindow*channels, outChannels)
+		y = must(b.Builder.DotGeneral(patches, []int{1}, nil, k, []int{0}, nil))
+	}
 	y = b.reshape(y, append(append([]int{batch}, table.outDims...), outChannels)...)
 
 	// [batch, spatial..., channels] to the requested output layout.
@@ -71,4 +74,31 @@ func (b *Builder) gatherWindows(x backends.Op, batch, channels int, table *windo
 		/*startIndexMap*/ []int{1},
 		/*sliceSizes*/ []int{batch, 1, channels},
 		/*indicesAreSorted*/ false))
+}
+
+// convMultiplyFirst computes the convolution of x [batch, spatial..., channels] as one product of every
+// input position with all window taps, z [batch, numIn·numWindow, outChannels], then one Gather of the
+// numWindow products each output sums, and a sum over them (see windowTable.multiplyFirst for when).
+// It returns [batch·numOut, outChannels].
+func (b *Builder) convMultiplyFirst(x, kernel backends.Op, axes backends.ConvolveAxesConfig, table *windowTable,
+	batch, channels, outChannels int) backends.Op {
+	W := table.numWindow
+	x2 := b.reshape(x, batch*table.numIn, channels)
+	// Kernel to [inChannels, window..., outChannels] → [inChannels, window·outChannels].
+	kPerm := append(append([]int{axes.KernelInputChannels}, axes.KernelSpatial...), axes.KernelOutputChannels)
+	k2 := b.reshape(b.transpose(kernel, kPerm...), channels, W*outChannels)
+	z := must(b.Builder.DotGeneral(x2, []int{1}, nil, k2, []int{0}, nil))
+	z = b.reshape(z, batch, table.numIn*W, outChannels)
+	zeros := b.full(b.scalar(b.shape(z).DType, 0), batch, W, outChannels) // the taps that read padding
+	z = must(b.Builder.Concatenate(1, z, zeros))
+	indices := b.indexConstant(table.tapIndex(), table.numOut*W, 1)
+	taps := must(b.Builder.Gather(z, indices, 1,
+		/*offsetOutputAxes*/ []int{0, 2},
+		/*collapsedSliceAxes*/ []int{1},
+		/*startIndexMap*/ []int{1},
+		/*sliceSizes*/ []int{batch, 1, outChannels},
+		/*indicesAreSorted*/ false))
+	taps = b.reshape(taps, batch, table.numOut, W, outChannels)
+	y := must(b.Builder.ReduceSum(taps, 2))
+	return b.reshape(y, batch*table.numOut, outChannels)
 }

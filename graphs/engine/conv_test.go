@@ -54,6 +54,13 @@ func TestConvolution(t *testing.T) {
 		{1, 13, 12, 2, 2, 9, 2, 1, false}, // CapsNet's 9×9 stride 2 primary capsules, shrunk
 		{1, 10, 10, 2, 2, 9, 1, 1, true},
 		{2, 9, 8, 2, 3, 3, 1, 2, false}, // kernel dilation
+		// Fewer output than input channels at stride 1: multiply-first (windowTable.multiplyFirst).
+		{2, 7, 6, 5, 2, 3, 1, 1, true}, // DenseNet's BN-ReLU-conv3×3, shrunk
+		{2, 6, 5, 4, 3, 1, 1, 1, false}, // DenseNet's transition 1×1
+		{1, 8, 9, 4, 2, 3, 1, 2, true},  // kernel dilation
+		{2, 7, 7, 4, 1, 2, 1, 1, true},  // even window: padding 0 before, 1 after
+		{1, 12, 12, 4, 2, 3, 1, 1, false}, // valid: 100 outputs for 144 inputs, still multiply-first
+		{2, 8, 7, 5, 2, 3, 2, 1, true},  // stride 2: im2col again
 	}
 	for _, tc := range cases {
 		name := fmt.Sprintf("x%dx%dx%dx%d_k%d_o%d_s%d_d%d_same%v", tc.b, tc.h, tc.w, tc.c, tc.k, tc.o, tc.stride, tc.dilation, tc.same)
@@ -74,6 +81,14 @@ func TestConvolution(t *testing.T) {
 				// GoMLX's PadSame pads (k-1)/2 before and k/2 after, whatever the stride.
 				eff := (tc.k-1)*tc.dilation + 1
 				pad = [2][2]int{{(eff - 1) / 2, eff / 2}, {(eff - 1) / 2, eff / 2}}
+			}
+			table, err := newWindowTable([]int{tc.h, tc.w}, []int{tc.k, tc.k}, []int{tc.stride, tc.stride}, [][2]int{pad[0], pad[1]}, nil, []int{tc.dilation, tc.dilation})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantMF := tc.o < tc.c && tc.stride == 1
+			if got := table.multiplyFirst(tc.c, tc.o, nil); got != wantMF {
+				t.Errorf("multiplyFirst = %v, want %v", got, wantMF)
 			}
 			got := run(t, conv, x, k)
 			want := naiveConv2D(x, k, tc.stride, tc.dilation, pad)

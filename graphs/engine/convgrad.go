@@ -80,6 +80,9 @@ func convGeneralVJP(node *Node, vs []*Node, outputShape shapes.Shape) []*Node {
 	if err != nil {
 		panic(err)
 	}
+	if table.multiplyFirst(channels, outChannels, nil) {
+		return convMultiplyFirstVJP(x, kernel, v, axes, table, batch, channels, outChannels, inDims, kDims)
+	}
 	P, W, S := table.numOut, table.numWindow, table.numIn
 	g := x.Graph()
 	indices := Reshape(Const(g, table.index), P*W, 1)
@@ -118,5 +121,55 @@ func convGeneralVJP(node *Node, vs []*Node, outputShape shapes.Shape) []*Node {
 	}
 	xPerm[axes.InputBatch], xPerm[axes.InputChannels] = rank, rank+1
 	dx = TransposeAllAxes(dx, xPerm...)
+	return []*Node{dx, dK}
+}
+
+// convMultiplyFirstVJP is the gradient of a convolution the forward computed multiply-first
+// (windowTable.multiplyFirst): with z[b, s, w, o] = Σ_c x[b, s, c]·kernel[w, c, o] and
+// y[b, p, o] = Σ_w z[b, table[p, w], w, o],
+//
+//	dz[b, s, w, o] = dy[b, inverse[s, w], o]     (one Gather: each (input, tap) feeds at most one output)
+//	dx[b, s, c]    = Σ_{w,o} dz[b, s, w, o]·kernel[w, c, o]  (one matrix product)
+//	dKernel[c, w, o] = Σ_{b,s} x[b, s, c]·dz[b, s, w, o]      (one matrix product)
+//
+// which gathers numWindow·outChannels values per input position where the im2col gradient gathers and
+// scatters numWindow·channels.
+func convMultiplyFirstVJP(x, kernel, v *Node, axes backends.ConvolveAxesConfig, table *windowTable,
+	batch, channels, outChannels int, inDims, kDims []int) []*Node {
+	rank := len(inDims)
+	P, W, S := table.numOut, table.numWindow, table.numIn
+	g := x.Graph()
+	x2 := TransposeAllAxes(x, append(append([]int{axes.InputBatch}, axes.InputSpatial...), axes.InputChannels)...)
+	x2 = Reshape(x2, batch*S, channels)
+	k2 := TransposeAllAxes(kernel, append(append([]int{axes.KernelInputChannels}, axes.KernelSpatial...), axes.KernelOutputChannels)...)
+	k2 = Reshape(k2, channels, W*outChannels)
+
+	// dy → [batch, P + 1, outChannels], the last row zero for the (input, tap) pairs no output reads.
+	dy := TransposeAllAxes(v, append(append([]int{axes.OutputBatch}, axes.OutputSpatial...), axes.OutputChannels)...)
+	dy = Reshape(dy, batch, P, outChannels)
+	dy = Concatenate([]*Node{dy, Zeros(g, shapes.Make(dy.DType(), batch, 1, outChannels))}, 1)
+	inverse := Reshape(Const(g, table.inverse()), S*W, 1)
+	dz := BackendGather(dy, inverse, 1, []int{0, 2}, []int{1}, []int{1}, []int{batch, 1, outChannels}, false)
+	dz = Reshape(dz, batch*S, W*outChannels)
+
+	dx := DotGeneral(dz, []int{1}, nil, k2, []int{1}, nil) // [batch·S, channels]
+	dx = Reshape(dx, append(append([]int{batch}, inDims...), channels)...)
+	xPerm := make([]int, rank+2) // from [batch, spatial..., channels] to x's layout
+	xPerm[axes.InputBatch] = 0
+	for r, a := range axes.InputSpatial {
+		xPerm[a] = r + 1
+	}
+	xPerm[axes.InputChannels] = rank + 1
+	dx = TransposeAllAxes(dx, xPerm...)
+
+	dK := DotGeneral(x2, []int{0}, nil, dz, []int{0}, nil) // [channels, W·outChannels]
+	dK = Reshape(dK, append(append([]int{channels}, kDims...), outChannels)...)
+	kPerm := make([]int, rank+2) // from [in, spatial..., out] to the kernel's own layout
+	kPerm[axes.KernelInputChannels] = 0
+	for r, a := range axes.KernelSpatial {
+		kPerm[a] = r + 1
+	}
+	kPerm[axes.KernelOutputChannels] = rank + 1
+	dK = TransposeAllAxes(dK, kPerm...)
 	return []*Node{dx, dK}
 }

@@ -98,3 +98,53 @@ func WindowIndex(inDims, windowDims, strides []int, paddings [][2]int) (outDims 
 	}
 	return t.outDims, t.index, nil
 }
+
+// multiplyFirst reports whether a convolution over this table, from channels to outChannels, is cheaper
+// as "multiply, then gather-add" than as im2col. im2col gathers numWindow·channels values per output
+// position, then multiplies [positions, numWindow·channels] by [numWindow·channels, outChannels];
+// multiply-first multiplies every input position by all window taps at once ([inputs, channels] by
+// [channels, numWindow·outChannels]) and gathers numWindow·outChannels values per output position.
+// With as many inputs as outputs (stride 1) the products cost the same, so it wins whenever outChannels <
+// channels: DenseNet's k = 12 feature maps out of 24–90 (6× less data gathered, and wide instead of
+// 12-column products); with stride 2 it would multiply 4× as much and never wins. Input dilation
+// (stock gradients only) breaks the one-output-per-(input, tap) property the gradient relies on.
+func (t *windowTable) multiplyFirst(channels, outChannels int, inputDilations []int) bool {
+	for _, d := range inputDilations {
+		if d != 1 {
+			return false
+		}
+	}
+	return outChannels < channels && 2*t.numIn <= 3*t.numOut
+}
+
+// tapIndex returns, for every (output position, window position) pair, the row of the multiply-first
+// product [numIn + 1, numWindow] (flattened) that holds that input position's product with that tap:
+// index·numWindow + w, with the all-zero row numIn standing in for padding.
+func (t *windowTable) tapIndex() []int32 {
+	out := make([]int32, len(t.index))
+	for i, s := range t.index {
+		out[i] = s*int32(t.numWindow) + int32(i%t.numWindow)
+	}
+	return out
+}
+
+// inverse returns, for every (input position, window position) pair, the output position whose window
+// reads that input at that tap, or numOut where none does. Without input dilation there is at most one:
+// out·stride + w·dilation − padding = in fixes out on every axis.
+func (t *windowTable) inverse() []int32 {
+	inv := make([]int32, t.numIn*t.numWindow)
+	for i := range inv {
+		inv[i] = int32(t.numOut)
+	}
+	for p := range t.numOut {
+		for w := range t.numWindow {
+			if s := int(t.index[p*t.numWindow+w]); s < t.numIn {
+				if inv[s*t.numWindow+w] != int32(t.numOut) {
+					panic(fmt.Sprintf("window table: input %d read by outputs %d and %d at tap %d", s, inv[s*t.numWindow+w], p, w))
+				}
+				inv[s*t.numWindow+w] = int32(p)
+			}
+		}
+	}
+	return inv
+}
