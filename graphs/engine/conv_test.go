@@ -55,12 +55,12 @@ func TestConvolution(t *testing.T) {
 		{1, 10, 10, 2, 2, 9, 1, 1, true},
 		{2, 9, 8, 2, 3, 3, 1, 2, false}, // kernel dilation
 		// Fewer output than input channels at stride 1: multiply-first (windowTable.multiplyFirst).
-		{2, 7, 6, 5, 2, 3, 1, 1, true}, // DenseNet's BN-ReLU-conv3×3, shrunk
-		{2, 6, 5, 4, 3, 1, 1, 1, false}, // DenseNet's transition 1×1
-		{1, 8, 9, 4, 2, 3, 1, 2, true},  // kernel dilation
-		{2, 7, 7, 4, 1, 2, 1, 1, true},  // even window: padding 0 before, 1 after
+		{2, 7, 6, 5, 2, 3, 1, 1, true},    // DenseNet's BN-ReLU-conv3×3, shrunk
+		{2, 6, 5, 4, 3, 1, 1, 1, false},   // DenseNet's transition 1×1
+		{1, 8, 9, 4, 2, 3, 1, 2, true},    // kernel dilation
+		{2, 7, 7, 4, 1, 2, 1, 1, true},    // even window: padding 0 before, 1 after
 		{1, 12, 12, 4, 2, 3, 1, 1, false}, // valid: 100 outputs for 144 inputs, still multiply-first
-		{2, 8, 7, 5, 2, 3, 2, 1, true},  // stride 2: im2col again
+		{2, 8, 7, 5, 2, 3, 2, 1, true},    // stride 2: im2col again
 	}
 	for _, tc := range cases {
 		name := fmt.Sprintf("x%dx%dx%dx%d_k%d_o%d_s%d_d%d_same%v", tc.b, tc.h, tc.w, tc.c, tc.k, tc.o, tc.stride, tc.dilation, tc.same)
