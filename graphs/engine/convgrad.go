@@ -162,7 +162,7 @@ func convMultiplyFirstVJP(x, kernel, v *Node, axes backends.ConvolveAxesConfig, 
 	xPerm[axes.InputChannels] = rank + 1
 	dx = TransposeAllAxes(dx, xPerm...)
 
-	dK := DotGeneral(x2, []int{0}, nil, dz, []int{0}, nil) // [channels, W·outChannels]
+	dK := contractRowsParallel(x2, dz) // [channels, W·outChannels]
 	dK = Reshape(dK, append(append([]int{channels}, kDims...), outChannels)...)
 	kPerm := make([]int, rank+2) // from [in, spatial..., out] to the kernel's own layout
 	kPerm[axes.KernelInputChannels] = 0
@@ -172,4 +172,25 @@ func convMultiplyFirstVJP(x, kernel, v *Node, axes backends.ConvolveAxesConfig, 
 	kPerm[axes.KernelOutputChannels] = rank + 1
 	dK = TransposeAllAxes(dK, kPerm...)
 	return []*Node{dx, dK}
+}
+
+// dKGroups is how many groups contractRowsParallel splits the rows into.
+var dKGroups = 8
+
+// contractRowsParallel returns aᵀ·b for a [rows, m] and b [rows, n] with small m·n (a kernel gradient:
+// rows = batch × positions, tens of thousands). simplego runs products this small with its unblocked
+// kernel, parallel only over the batch axis, of which this has none: one core did all of it. Splitting
+// the rows into groups as a batch axis, then summing the groups' [m, n] results, spreads it over the cores.
+func contractRowsParallel(a, b *Node) *Node {
+	rows := a.Shape().Dimensions[0]
+	g := dKGroups
+	for g > 1 && rows%g != 0 {
+		g /= 2
+	}
+	if g <= 1 {
+		return DotGeneral(a, []int{0}, nil, b, []int{0}, nil)
+	}
+	m, n := a.Shape().Dimensions[1], b.Shape().Dimensions[1]
+	a3, b3 := Reshape(a, g, rows/g, m), Reshape(b, g, rows/g, n)
+	return ReduceSum(DotGeneral(a3, []int{1}, []int{0}, b3, []int{1}, []int{0}), 0)
 }
