@@ -174,8 +174,8 @@ func convMultiplyFirstVJP(x, kernel, v *Node, axes backends.ConvolveAxesConfig, 
 	return []*Node{dx, dK}
 }
 
-// dKGroups is how many groups contractRowsParallel splits the rows into.
-var dKGroups = 8
+// rowGroups is how many groups contractRowsParallel splits the rows into: enough for 8 cores.
+const rowGroups = 8
 
 // contractRowsParallel returns aᵀ·b for a [rows, m] and b [rows, n] with small m·n (a kernel gradient:
 // rows = batch × positions, tens of thousands). simplego runs products this small with its unblocked
@@ -183,7 +183,7 @@ var dKGroups = 8
 // the rows into groups as a batch axis, then summing the groups' [m, n] results, spreads it over the cores.
 func contractRowsParallel(a, b *Node) *Node {
 	rows := a.Shape().Dimensions[0]
-	g := dKGroups
+	g := rowGroups
 	for g > 1 && rows%g != 0 {
 		g /= 2
 	}
