@@ -20,6 +20,13 @@
 //     to simplego's direct loops (no model here uses them).
 //   - simplego's ConvGeneral forward runs direct loops at ~0.25 GFLOP/s; the im2col version runs at
 //     75–86% of simplego's matrix-product speed (make bench, "Ops" table).
+//   - Layers with fewer output than input channels at stride 1 (DenseNet's k = 12 maps out of 24–90)
+//     run multiply-first instead (windowTable.multiplyFirst): one product of every input position with
+//     all window taps, then one Gather of the taps each output sums. The products cost what im2col's
+//     do, the gathered data shrinks by channels/outChannels, and the gradient needs no ScatterSum: each
+//     (input, tap) pair feeds one output, so dz is a Gather of dy through the inverse table. Kernel
+//     gradients split their rows into batch groups so simplego's small-product kernel, parallel only
+//     over batch, uses every core. A DenseNet small training step: 2.1× faster.
 //   - Reverse, Pad (edge, negative and interior padding), SelectAndScatterMax/Min (the MaxPool
 //     gradient) and BatchNormForTraining/ForInference/Gradient are missing from simplego: filled in
 //     by composing simplego ops (pad.go, pool.go, batchnorm.go). Pad and Reverse also lack a gradient
