@@ -58,7 +58,7 @@ func printStepTable(specs []string, bks []backends.Backend, minTime time.Duratio
 		fmt.Fprintf(stdout, " %17s", s)
 	}
 	fmt.Fprintf(stdout, " %8s\n", "GFLOP/s")
-	for _, w := range []*bench.Workload{bench.W1(), bench.W2(), bench.W3Small(), bench.W3()} {
+	for _, w := range []*bench.Workload{bench.W1(), bench.W2(), bench.W3Small(), bench.W3(), bench.W4()} {
 		fmt.Fprintf(stdout, "%-4s %-62s", w.Name, w.Description)
 		var ref float64
 		cell := func(secs float64, failure string) {

@@ -39,3 +39,4 @@ var _ = time.Second
 
 func BenchmarkW3Engine(b *testing.B)      { benchWorkload(b, engineBackend(b), W3()) }
 func BenchmarkW3SmallEngine(b *testing.B) { benchWorkload(b, engineBackend(b), W3Small()) }
+func BenchmarkW4Engine(b *testing.B)      { benchWorkload(b, engineBackend(b), W4()) }

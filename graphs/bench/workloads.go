@@ -1,5 +1,5 @@
 // Package bench defines the engine's reference training workloads (W1 dense autoencoder, W2 small
-// CNN, W3 paper-size CapsNet step) and times them on any backend, so `go test -bench`, `mnistzip
+// CNN, W3 paper-size CapsNet step, W4 DenseNet small) and times them on any backend, so `go test -bench`, `mnistzip
 // bench` and the GPU check all measure the same graphs.
 package bench
 
@@ -90,6 +90,45 @@ func W3() *Workload {
 // W3Small is W3 with models.CapsNetSmall.
 func W3Small() *Workload {
 	return capsNetWorkload("W3s", "CapsNet small (64-ch conv, 8 capsule types), Adam, batch 16", models.CapsNetSmall, 16)
+}
+
+// W4 is one training step of DenseNet small (k = 12; 3 blocks of 4 BN-ReLU-conv3×3 layers at 14×14, 7×7
+// and 3×3 after the stem pooling), softmax cross-entropy, Adam, batch 128: the engine runs its k-channel
+// layers multiply-first.
+func W4() *Workload {
+	const batch = 128
+	cfg := models.DenseNetSmall
+	return &Workload{
+		Name: "W4", Description: "DenseNet small (k = 12, 3 × 4 layers at 14/7/3 px), Adam, batch 128", Batch: batch,
+		FLOPs: 6 * denseNetMACs(cfg) * batch,
+		model: func(ctx *context.Context, _ any, in []*Node) []*Node {
+			return []*Node{models.DenseNet(ctx, cfg, Reshape(in[0], batch, 28, 28, 1))}
+		},
+		loss:   losses.SparseCategoricalCrossEntropyLogits,
+		inputs: func(rng *rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{randImages(rng, batch, 784)} },
+		labels: func(rng *rand.Rand) []*tensors.Tensor { return []*tensors.Tensor{randLabels(rng, batch)} },
+	}
+}
+
+// denseNetMACs counts one digit's multiply-adds in cfg's convolutions and classifier.
+func denseNetMACs(cfg models.DenseNetConfig) float64 {
+	side, c := 28, cfg.InitChannels
+	macs := side * side * 9 * c
+	if cfg.StemPool {
+		side /= 2
+	}
+	for b := range cfg.Blocks {
+		for range cfg.LayersPerBlock {
+			macs += side * side * 9 * c * cfg.Growth
+			c += cfg.Growth
+		}
+		if b < cfg.Blocks-1 {
+			out := max(1, int(float64(c)*cfg.Compression))
+			macs += side * side * c * out
+			c, side = out, side/2
+		}
+	}
+	return float64(macs + c*10)
 }
 
 func capsNetWorkload(name, desc string, cfg models.CapsNetConfig, batch int) *Workload {
