@@ -41,6 +41,7 @@ func init() {
 			l1 := fs.Float64("l1", 0, "sparse: L1 weight on the code activation (default 1e-3)")
 			quantNoise := fs.Float64("quant-noise", 0, "autoencoders: train with uniform noise of this width on the code (robust to the codec's quantization step)")
 			channels := fs.IntSlice("channels", nil, "autoencoders: the two encoder convolution widths (default 16,32)")
+			spatial := fs.Bool("spatial-code", false, "ae, dae, sparse, subpixel: the code is the encoder's 7×7 feature map, no dense bottleneck (--code is then 49 × the second width)")
 			bf := addBackendFlags(fs)
 			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
 			out := fs.StringP("output", "o", "", "weights file to write")
@@ -111,6 +112,12 @@ func init() {
 							return usagef("--channels takes two widths, like 16,32")
 						}
 						cfg.Channels = [2]int{(*channels)[0], (*channels)[1]}
+					}
+					if *spatial {
+						cfg.SpatialCode, cfg.CodeSize = true, 7*7*cfg.Channels[1]
+						if *code > 0 && *code != cfg.CodeSize {
+							return usagef("--spatial-code makes the code 7×7×%d = %d values: drop --code %d", cfg.Channels[1], cfg.CodeSize, *code)
+						}
 					}
 					task, err = training.AETask(cfg)
 				}

@@ -39,6 +39,11 @@ type AEConfig struct {
 	// encoder to spread its code over several steps (the additive-noise proxy of quantization, Ballé
 	// et al. 2017).
 	QuantNoise float64
+	// SpatialCode makes the code the encoder's last feature map itself, 7×7×Channels[1] values, with
+	// no dense layer on either side: no bottleneck, as in Vincent et al.'s overcomplete denoising
+	// autoencoders, where the corruption (not a narrow code) keeps the network from copying its input.
+	// CodeSize must then be 49·Channels[1]. Not for the VAE or the dense AE.
+	SpatialCode bool
 }
 
 // denseHidden is the width of the dense autoencoder's hidden layers (784-512-code-512-784, the
@@ -68,6 +73,12 @@ func (c AEConfig) Validate() error {
 	}
 	if c.CodeSize < 1 || c.Channels[0] < 1 || c.Channels[1] < 1 {
 		return fmt.Errorf("code size and channels must be positive")
+	}
+	if c.SpatialCode && (c.Kind == VAE || c.Kind == DenseAE) {
+		return fmt.Errorf("a spatial code needs a convolutional encoder and a deterministic code: not the %s", c.Kind)
+	}
+	if c.SpatialCode && c.CodeSize != 7*7*c.Channels[1] {
+		return fmt.Errorf("a spatial code has 7×7×%d = %d values, not %d", c.Channels[1], 7*7*c.Channels[1], c.CodeSize)
 	}
 	if c.QuantNoise < 0 {
 		return fmt.Errorf("quantization noise %g is negative", c.QuantNoise)
@@ -103,6 +114,9 @@ func Encode(ctx *context.Context, cfg AEConfig, images *Node) (code, logVar *Nod
 		x = activations.Relu(x) // 14×14, then 7×7
 	}
 	x = Reshape(x, batch, -1)
+	if cfg.SpatialCode {
+		return x, nil // already ReLU'd: what the sparse AE's code would be too
+	}
 	code = layers.DenseWithBias(ctx.In("code"), x, cfg.CodeSize)
 	switch cfg.Kind {
 	case VAE:
@@ -122,7 +136,10 @@ func Decode(ctx *context.Context, cfg AEConfig, code *Node) *Node {
 		h := activations.Relu(layers.DenseWithBias(ctx.In("hidden"), code, denseHidden))
 		return Reshape(layers.DenseWithBias(ctx.In("out"), h, 28*28), batch, 28, 28, 1)
 	}
-	x := activations.Relu(layers.DenseWithBias(ctx.In("dense"), code, 7*7*c1))
+	x := code
+	if !cfg.SpatialCode {
+		x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), code, 7*7*c1))
+	}
 	x = Reshape(x, batch, 7, 7, c1)
 	if cfg.Kind == SubPixel {
 		x = activations.Relu(subPixelUpsample(ctx.In("up0"), x, c0, 2)) // 14×14

@@ -53,6 +53,47 @@ func TestAutoencoderShapes(t *testing.T) {
 	}
 }
 
+// TestSpatialCode checks the bottleneck-free option: the code is the encoder's 7×7 map (its values
+// are the code), the network has no dense layer, and the options that cannot take it are refused.
+func TestSpatialCode(t *testing.T) {
+	cfg := DefaultAEConfig(DAE)
+	cfg.SpatialCode, cfg.CodeSize = true, 7*7*cfg.Channels[1]
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	outs, err := context.ExecOnceN(backend, ctx, func(ctx *context.Context, x *Node) []*Node {
+		o := Autoencoder(ctx, cfg, x)
+		return []*Node{o.Logits, o.Code}
+	}, images(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outs[0].Shape().Dimensions; got[0] != 2 || got[1] != 28 || got[2] != 28 || got[3] != 1 {
+		t.Errorf("logits shape %v, want [2 28 28 1]", got)
+	}
+	if got := outs[1].Shape().Dimensions; got[0] != 2 || got[1] != 7*7*cfg.Channels[1] {
+		t.Errorf("code shape %v, want [2 %d]", got, 7*7*cfg.Channels[1])
+	}
+	ctx.EnumerateVariables(func(v *context.Variable) {
+		if dims := v.Shape().Dimensions; len(dims) == 2 {
+			t.Errorf("dense layer %s %v in a spatial-code autoencoder", v.ScopeAndName(), dims)
+		}
+	})
+	bad := cfg
+	bad.CodeSize = 32
+	if bad.Validate() == nil {
+		t.Error("a spatial code of 32 values was accepted")
+	}
+	for _, kind := range []AEKind{VAE, DenseAE} {
+		bad := DefaultAEConfig(kind)
+		bad.SpatialCode, bad.CodeSize = true, 7*7*bad.Channels[1]
+		if bad.Validate() == nil {
+			t.Errorf("%s with a spatial code was accepted", kind)
+		}
+	}
+}
+
 func eval1(t *testing.T, fn func(g *Graph) *Node) []float64 {
 	t.Helper()
 	out, err := ExecOnce(backend, func(g *Graph) *Node { return ConvertDType(fn(g), dtypesFloat64) })

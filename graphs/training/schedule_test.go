@@ -8,6 +8,8 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
+
+	"github.com/mnistzip/mnistzip/graphs/models"
 )
 
 // TestCosineSchedule: after k of n steps the learning rate the optimizer used for step k is
@@ -45,6 +47,32 @@ func TestCosineSchedule(t *testing.T) {
 
 // TestClassifierSpecRoundTrip: a DenseNet's architecture survives the manifest (JSON numbers), so
 // inference rebuilds the trained network; broken configurations are refused.
+// TestAEConfigRoundTrip reads an autoencoder's config back from a manifest through JSON, the spatial
+// code and quantization noise included, and reads a config without those keys (older weights) as off.
+func TestAEConfigRoundTrip(t *testing.T) {
+	cfg := models.DefaultAEConfig(models.DAE)
+	cfg.Channels = [2]int{8, 16}
+	cfg.SpatialCode, cfg.CodeSize, cfg.QuantNoise = true, 7*7*16, 2
+	encoded, err := jsonRoundTrip(AEConfigToMap(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := AEConfigFromMap(encoded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back != cfg {
+		t.Errorf("round trip: got %+v, want %+v", back, cfg)
+	}
+	old := AEConfigToMap(models.DefaultAEConfig(models.DAE))
+	if _, has := old["spatial_code"]; has {
+		t.Error("a dense-code config records spatial_code")
+	}
+	if back, err := AEConfigFromMap(old); err != nil || back.SpatialCode {
+		t.Errorf("older config: %+v, %v", back, err)
+	}
+}
+
 func TestClassifierSpecRoundTrip(t *testing.T) {
 	spec, err := NewClassifierSpec("densenet", "small")
 	if err != nil {

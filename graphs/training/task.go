@@ -58,6 +58,9 @@ func AEConfigToMap(cfg models.AEConfig) map[string]any {
 	if cfg.QuantNoise > 0 { // only when set: older weights and checkpoints have no such key
 		m["quant_noise"] = cfg.QuantNoise
 	}
+	if cfg.SpatialCode { // likewise
+		m["spatial_code"] = true
+	}
 	return m
 }
 
@@ -68,6 +71,7 @@ func AEConfigFromMap(m map[string]any) (models.AEConfig, error) {
 	cfg := models.AEConfig{Kind: models.AEKind(str("kind")), CodeSize: int(num("code_size")),
 		Channels: [2]int{int(num("channels0")), int(num("channels1"))}, Noise: str("noise"),
 		NoiseLevel: num("noise_level"), L1: num("l1"), QuantNoise: num("quant_noise")}
+	cfg.SpatialCode, _ = m["spatial_code"].(bool)
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("weights config: %w", err)
 	}
