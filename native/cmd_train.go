@@ -42,6 +42,7 @@ func init() {
 			quantNoise := fs.Float64("quant-noise", 0, "autoencoders: train with uniform noise of this width on the code (robust to the codec's quantization step)")
 			channels := fs.IntSlice("channels", nil, "autoencoders: the two encoder convolution widths (default 16,32)")
 			spatial := fs.Bool("spatial-code", false, "ae, dae, sparse, subpixel: the code is the encoder's 7×7 feature map, no dense bottleneck (--code is then 49 × the second width)")
+			hidden := fs.Int("hidden", 0, "ae, dae, sparse, vae, subpixel: a dense ReLU layer of this width before the code, mirrored in the decoder (0: none)")
 			bf := addBackendFlags(fs)
 			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
 			out := fs.StringP("output", "o", "", "weights file to write")
@@ -119,6 +120,7 @@ func init() {
 							return usagef("--spatial-code makes the code 7×7×%d = %d values: drop --code %d", cfg.Channels[1], cfg.CodeSize, *code)
 						}
 					}
+					cfg.Hidden = *hidden
 					task, err = training.AETask(cfg)
 				}
 				if err != nil {

@@ -44,6 +44,12 @@ type AEConfig struct {
 	// autoencoders, where the corruption (not a narrow code) keeps the network from copying its input.
 	// CodeSize must then be 49·Channels[1]. Not for the VAE or the dense AE.
 	SpatialCode bool
+	// Hidden, if > 0, puts a dense ReLU layer of this width between the encoder's 7×7 feature map and
+	// the code, mirrored in the decoder. A 2-D VAE code otherwise reaches the decoder's feature map
+	// through one linear map (then ReLU), so everything the decoder draws lies on a nearly flat sheet;
+	// the hidden layer lets it bend (the MLP VAEs of Kingma & Welling 2014 use one such layer).
+	// Not with a spatial code or for the dense AE (which has its own hidden layers).
+	Hidden int
 }
 
 // denseHidden is the width of the dense autoencoder's hidden layers (784-512-code-512-784, the
@@ -79,6 +85,12 @@ func (c AEConfig) Validate() error {
 	}
 	if c.SpatialCode && c.CodeSize != 7*7*c.Channels[1] {
 		return fmt.Errorf("a spatial code has 7×7×%d = %d values, not %d", c.Channels[1], 7*7*c.Channels[1], c.CodeSize)
+	}
+	if c.Hidden < 0 {
+		return fmt.Errorf("hidden width %d is negative", c.Hidden)
+	}
+	if c.Hidden > 0 && (c.SpatialCode || c.Kind == DenseAE) {
+		return fmt.Errorf("a hidden dense layer needs a dense code after a convolutional encoder: not with a spatial code or the dense AE")
 	}
 	if c.QuantNoise < 0 {
 		return fmt.Errorf("quantization noise %g is negative", c.QuantNoise)
@@ -117,6 +129,9 @@ func Encode(ctx *context.Context, cfg AEConfig, images *Node) (code, logVar *Nod
 	if cfg.SpatialCode {
 		return x, nil // already ReLU'd: what the sparse AE's code would be too
 	}
+	if cfg.Hidden > 0 {
+		x = activations.Relu(layers.DenseWithBias(ctx.In("hidden"), x, cfg.Hidden))
+	}
 	code = layers.DenseWithBias(ctx.In("code"), x, cfg.CodeSize)
 	switch cfg.Kind {
 	case VAE:
@@ -137,6 +152,9 @@ func Decode(ctx *context.Context, cfg AEConfig, code *Node) *Node {
 		return Reshape(layers.DenseWithBias(ctx.In("out"), h, 28*28), batch, 28, 28, 1)
 	}
 	x := code
+	if cfg.Hidden > 0 {
+		x = activations.Relu(layers.DenseWithBias(ctx.In("hidden"), x, cfg.Hidden))
+	}
 	if !cfg.SpatialCode {
 		x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), code, 7*7*c1))
 	}

@@ -53,6 +53,60 @@ func TestAutoencoderShapes(t *testing.T) {
 	}
 }
 
+// TestHiddenLayer checks the --hidden option on the VAE: the latent mean, log-variance and logits keep
+// their shapes, and exactly two dense layers of the given width appear, one each side of the code
+// (encoder [7·7·C, H] before the code, decoder [code, H] after it); a spatial code or the dense AE
+// with a hidden layer are refused.
+func TestHiddenLayer(t *testing.T) {
+	cfg := DefaultAEConfig(VAE)
+	cfg.Hidden = 24
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.New()
+	outs, err := context.ExecOnceN(backend, ctx, func(ctx *context.Context, x *Node) []*Node {
+		o := Autoencoder(ctx, cfg, x)
+		return []*Node{o.Logits, o.Code, o.LogVar}
+	}, images(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outs[0].Shape().Dimensions; got[0] != 2 || got[1] != 28 || got[2] != 28 || got[3] != 1 {
+		t.Errorf("logits shape %v, want [2 28 28 1]", got)
+	}
+	for i, name := range []string{"mean", "log-variance"} {
+		if got := outs[1+i].Shape().Dimensions; got[0] != 2 || got[1] != 2 {
+			t.Errorf("%s shape %v, want [2 2]", name, got)
+		}
+	}
+	found := map[string][]int{}
+	ctx.EnumerateVariables(func(v *context.Variable) {
+		if dims := v.Shape().Dimensions; len(dims) == 2 && dims[1] == cfg.Hidden {
+			found[v.Scope()] = dims
+		}
+	})
+	want := map[string][]int{"/encoder/hidden/dense": {7 * 7 * cfg.Channels[1], cfg.Hidden}, "/decoder/hidden/dense": {cfg.CodeSize, cfg.Hidden}}
+	for scope, dims := range want {
+		if got := found[scope]; len(got) != 2 || got[0] != dims[0] || got[1] != dims[1] {
+			t.Errorf("%s kernel %v, want %v (found %v)", scope, got, dims, found)
+		}
+	}
+	if len(found) != len(want) {
+		t.Errorf("dense layers of width %d: %v, want %v", cfg.Hidden, found, want)
+	}
+	spatial := DefaultAEConfig(DAE)
+	spatial.SpatialCode, spatial.CodeSize, spatial.Hidden = true, 7*7*spatial.Channels[1], 64
+	dense := DefaultAEConfig(DenseAE)
+	dense.Hidden = 64
+	negative := DefaultAEConfig(AE)
+	negative.Hidden = -1
+	for _, bad := range []AEConfig{spatial, dense, negative} {
+		if bad.Validate() == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
+
 // TestSpatialCode checks the bottleneck-free option: the code is the encoder's 7×7 map (its values
 // are the code), the network has no dense layer, and the options that cannot take it are refused.
 func TestSpatialCode(t *testing.T) {

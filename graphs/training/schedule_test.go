@@ -64,11 +64,22 @@ func TestAEConfigRoundTrip(t *testing.T) {
 	if back != cfg {
 		t.Errorf("round trip: got %+v, want %+v", back, cfg)
 	}
+	vae := models.DefaultAEConfig(models.VAE)
+	vae.Hidden = 256
+	if encoded, err = jsonRoundTrip(AEConfigToMap(vae)); err != nil {
+		t.Fatal(err)
+	}
+	if back, err = AEConfigFromMap(encoded); err != nil || back != vae {
+		t.Errorf("round trip: got %+v (%v), want %+v", back, err, vae)
+	}
 	old := AEConfigToMap(models.DefaultAEConfig(models.DAE))
 	if _, has := old["spatial_code"]; has {
 		t.Error("a dense-code config records spatial_code")
 	}
-	if back, err := AEConfigFromMap(old); err != nil || back.SpatialCode {
+	if _, has := old["hidden"]; has {
+		t.Error("a config without a hidden layer records hidden")
+	}
+	if back, err := AEConfigFromMap(old); err != nil || back.SpatialCode || back.Hidden != 0 {
 		t.Errorf("older config: %+v, %v", back, err)
 	}
 }

@@ -61,6 +61,9 @@ func AEConfigToMap(cfg models.AEConfig) map[string]any {
 	if cfg.SpatialCode { // likewise
 		m["spatial_code"] = true
 	}
+	if cfg.Hidden > 0 { // likewise
+		m["hidden"] = cfg.Hidden
+	}
 	return m
 }
 
@@ -72,6 +75,7 @@ func AEConfigFromMap(m map[string]any) (models.AEConfig, error) {
 		Channels: [2]int{int(num("channels0")), int(num("channels1"))}, Noise: str("noise"),
 		NoiseLevel: num("noise_level"), L1: num("l1"), QuantNoise: num("quant_noise")}
 	cfg.SpatialCode, _ = m["spatial_code"].(bool)
+	cfg.Hidden = int(num("hidden"))
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("weights config: %w", err)
 	}
