@@ -109,7 +109,7 @@ EPOCHS_vae := 4
 EPOCHS_subpixel := 4
 # The classifiers: training flags, then temperature scaling on the held-out validation split.
 TRAIN_cnn := --epochs 5 --batch 128 --lr 2e-3 --lr-schedule cosine
-TRAIN_densenet := --size small --epochs 3 --batch 128 --lr 2e-3 --lr-schedule cosine
+TRAIN_densenet := --size small --epochs 8 --batch 128 --lr 2e-3 --lr-schedule cosine
 TRAIN_capsnet := --size small --epochs 3 --batch 64 --lr 1e-3 --lr-schedule cosine
 CLASSIFIERS := cnn densenet capsnet
 models: data build
