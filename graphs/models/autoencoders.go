@@ -156,7 +156,7 @@ func Decode(ctx *context.Context, cfg AEConfig, code *Node) *Node {
 		x = activations.Relu(layers.DenseWithBias(ctx.In("hidden"), x, cfg.Hidden))
 	}
 	if !cfg.SpatialCode {
-		x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), code, 7*7*c1))
+		x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), x, 7*7*c1))
 	}
 	x = Reshape(x, batch, 7, 7, c1)
 	if cfg.Kind == SubPixel {

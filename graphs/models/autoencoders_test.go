@@ -94,6 +94,19 @@ func TestHiddenLayer(t *testing.T) {
 	if len(found) != len(want) {
 		t.Errorf("dense layers of width %d: %v, want %v", cfg.Hidden, found, want)
 	}
+	// The layers after the hidden ones must read them, not the code or the feature map beside them.
+	ctx.EnumerateVariables(func(v *context.Variable) {
+		dims := v.Shape().Dimensions
+		if len(dims) != 2 {
+			return // biases
+		}
+		switch v.Scope() {
+		case "/encoder/code/dense", "/encoder/logvar/dense", "/decoder/dense/dense":
+			if dims[0] != cfg.Hidden {
+				t.Errorf("%s kernel %v does not read the %d-wide hidden layer", v.Scope(), dims, cfg.Hidden)
+			}
+		}
+	})
 	spatial := DefaultAEConfig(DAE)
 	spatial.SpatialCode, spatial.CodeSize, spatial.Hidden = true, 7*7*spatial.Channels[1], 64
 	dense := DefaultAEConfig(DenseAE)
