@@ -103,7 +103,7 @@ serve: build wasm
 SHIPPED := graphs/models/shipped
 # Training flags of each shipped model (epochs: what fitted a session on 2 cores; see README).
 TRAIN_ae := --epochs 6 --batch 128
-TRAIN_dae := --spatial-code --channels 32,64 --epochs 6 --batch 128 --lr 2e-3 --lr-schedule cosine
+TRAIN_dae := --spatial-code --channels 32,64 --epochs 10 --batch 128 --lr 2e-3 --lr-schedule cosine
 TRAIN_sparse := --epochs 4 --batch 128
 TRAIN_vae := --epochs 4 --batch 128
 TRAIN_subpixel := --epochs 4 --batch 128
