@@ -46,8 +46,9 @@ type AEConfig struct {
 	SpatialCode bool
 	// Hidden, if > 0, puts a dense ReLU layer of this width between the encoder's 7×7 feature map and
 	// the code, mirrored in the decoder. A 2-D VAE code otherwise reaches the decoder's feature map
-	// through one linear map (then ReLU), so everything the decoder draws lies on a nearly flat sheet;
-	// the hidden layer lets it bend (the MLP VAEs of Kingma & Welling 2014 use one such layer).
+	// through one affine map (then ReLU), which bends the latent plane very little; the hidden layer
+	// gives it room to (the MLP VAEs of Kingma & Welling 2014 use one such layer). Measured: test
+	// negative ELBO 166.6 → 146.3 nats (README, autoencoder targets).
 	// Not with a spatial code or for the dense AE (which has its own hidden layers).
 	Hidden int
 }
