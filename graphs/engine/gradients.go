@@ -13,21 +13,25 @@ import (
 // GoMLX v0.26.0 builds the gradient of a matrix product as a broadcast Mul of shape
 // [batch, lhsCross, rhsCross, contracted] followed by a ReduceSum: on simplego that materializes a
 // tensor far larger than either operand and runs at a fraction of the matrix-product speed (for the
-// 784-512 layer at batch 128, a 51M-element temporary). The gradients installed here are themselves
-// matrix products. They replace the stock ones only for graphs on this engine: XLA fuses the stock
-// formulation well, so its graphs keep GoMLX's own gradients.
+// 784-512 layer at batch 128, a 51M-element temporary). XLA does not rescue it either: measured with
+// the xla-cpu-pjrt plugin (`mnistzip bench --backends xla:cpu`), the 784→512 layer's forward+dx+dW ran
+// at 1.7 GFLOP/s against 108 GFLOP/s for its forward product. The gradients installed here are
+// themselves matrix products, so matrix-product gradients use them on every backend. The convolution
+// gradients are the engine's own formulation (im2col products, convgrad.go) on the engine, and on
+// other backends GoMLX's stock convolution gradients except for strided ones (convgrad_phases.go).
 
 var stockVJP = map[NodeType]VJP{}
 
 func installGradients() {
-	for nodeType, vjp := range map[NodeType]VJP{
-		NodeTypeDotGeneral:  dotGeneralVJP,
-		NodeTypeDot:         dotVJP,
-		NodeTypeConvGeneral: convGeneralVJP,
-	} {
-		stockVJP[nodeType] = VJPRegistration[nodeType]
-		VJPRegistration[nodeType] = onEngine(nodeType, vjp)
+	stockVJP[NodeTypeConvGeneral] = VJPRegistration[NodeTypeConvGeneral]
+	VJPRegistration[NodeTypeConvGeneral] = func(node *Node, v []*Node, outputShape shapes.Shape) []*Node {
+		if IsEngine(node.Graph().Backend()) {
+			return convGeneralVJP(node, v, outputShape)
+		}
+		return convPhasesVJP(node, v, outputShape)
 	}
+	VJPRegistration[NodeTypeDotGeneral] = dotGeneralVJP
+	VJPRegistration[NodeTypeDot] = dotVJP
 	// GoMLX v0.26.0 defines no gradient for Pad at all (on any backend).
 	if _, ok := VJPRegistration[NodeTypePad]; !ok {
 		VJPRegistration[NodeTypePad] = padVJP
@@ -36,16 +40,6 @@ func installGradients() {
 		VJPRegistration[NodeTypeReverse] = func(node *Node, vs []*Node, _ shapes.Shape) []*Node {
 			return []*Node{Reverse(vs[0], nodeIntsParam(node, "axes")...)}
 		}
-	}
-}
-
-// onEngine dispatches to vjp for graphs built on the engine and to GoMLX's stock gradient otherwise.
-func onEngine(nodeType NodeType, vjp VJP) VJP {
-	return func(node *Node, v []*Node, outputShape shapes.Shape) []*Node {
-		if IsEngine(node.Graph().Backend()) {
-			return vjp(node, v, outputShape)
-		}
-		return stockVJP[nodeType](node, v, outputShape)
 	}
 }
 
