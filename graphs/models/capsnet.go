@@ -101,13 +101,28 @@ func route(uHat *Node, iterations int) *Node {
 // digit capsules v [batch, digit, dim] and the final coupling coefficients c [batch, primary, digit].
 func Route(uHat *Node, iterations int) (v, c *Node) {
 	d := uHat.Shape().Dimensions
-	b := Zeros(uHat.Graph(), shapes.Make(uHat.DType(), d[0], d[1], d[2]))
+	uniform := 1 / float64(d[2])
+	var b *Node // routing logits; nil while they are all zero
 	for it := range iterations {
-		c = Softmax(b, 2)                               // over the digit capsules
-		s := ReduceSum(Mul(InsertAxes(c, -1), uHat), 1) // [batch, digit, dim]
+		var s *Node
+		if b == nil {
+			// softmax of all-zero logits is uniform. Written out, so XLA does not constant-fold a
+			// softmax over [batch, primary, digit] zeros at every compilation (over 1 s for the paper
+			// configuration, with a warning on stderr).
+			c = BroadcastToDims(Scalar(uHat.Graph(), uHat.DType(), uniform), d[0], d[1], d[2])
+			s = MulScalar(ReduceSum(uHat, 1), uniform)
+		} else {
+			c = Softmax(b, 2)                              // over the digit capsules
+			s = ReduceSum(Mul(InsertAxes(c, -1), uHat), 1) // [batch, digit, dim]
+		}
 		v = Squash(s, -1)
 		if it < iterations-1 {
-			b = Add(b, ReduceSum(Mul(uHat, InsertAxes(v, 1)), -1)) // agreement û·v
+			agreement := ReduceSum(Mul(uHat, InsertAxes(v, 1)), -1) // û·v
+			if b == nil {
+				b = agreement
+			} else {
+				b = Add(b, agreement)
+			}
 		}
 	}
 	return v, c
