@@ -8,7 +8,7 @@ WASM_OUT := build/www
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME ?= 5s
 
-.PHONY: all setup run test data build wasm wasm-test browser-test browser-bench serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
+.PHONY: all setup xla run test data build wasm wasm-test browser-test browser-bench serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
 
 all: build
 
@@ -29,6 +29,30 @@ data: build
 # testdata/ holds the first 1,000 train and test digits, committed; this regenerates them.
 testdata: data
 	$(BIN) data subset --data $(DATA) --n 1000 -o testdata
+
+# XLA on CPU: OpenXLA's PJRT CPU plugin, from its wheel on the Python package index (pip download
+# only: nothing is pip-installed), checked against the SHA-256 pinned here, extracted into build/xla/
+# under the name go-xla looks for. Idempotent; nothing touches the network at run time. mnistzip finds
+# the plugin there by itself (graphs/backend_xla.go). README, "Backends", says why this wheel.
+XLA_DIR := build/xla
+XLA_PLUGIN := $(XLA_DIR)/pjrt_c_api_cpu_plugin.so
+XLA_WHEEL_PKG := xla-cpu-pjrt==0.0.1
+XLA_WHEEL := xla_cpu_pjrt-0.0.1-py3-none-manylinux_2_27_x86_64.whl
+XLA_WHEEL_SHA256 := 55837b6b7b47daa717f2d9a5a03563ea0ceaa338d06a81a1e2d3f060d960decc
+XLA_PLUGIN_SHA256 := 88c3f28c5900f48ad4a82cab9e79bba9537809743395e341485f8794268820dc
+XLA_WHEEL_MEMBER := xla_plugins/xla_cpu_pjrt/xla_cpu_pjrt.so
+xla:
+	@if [ "$$(uname -sm)" != "Linux x86_64" ]; then echo "make xla: the pinned PJRT CPU plugin is for Linux x86-64, this is $$(uname -sm)" >&2; exit 1; fi
+	@if echo "$(XLA_PLUGIN_SHA256)  $(XLA_PLUGIN)" | sha256sum -c --status 2>/dev/null; then echo "XLA CPU plugin already installed in $(XLA_PLUGIN)"; else \
+	  command -v pip >/dev/null && command -v python3 >/dev/null || { echo "make xla: pip or python3 not found (it downloads the $(XLA_WHEEL_PKG) wheel)" >&2; exit 1; }; \
+	  tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT; \
+	  pip download --quiet --no-deps --only-binary=:all: --platform manylinux_2_27_x86_64 --python-version 3.11 \
+	    $(XLA_WHEEL_PKG) -d "$$tmp" || { echo "make xla: pip download $(XLA_WHEEL_PKG) failed (no network or no package index?)" >&2; exit 1; }; \
+	  echo "$(XLA_WHEEL_SHA256)  $$tmp/$(XLA_WHEEL)" | sha256sum -c --quiet || { echo "make xla: $(XLA_WHEEL) does not match its pinned SHA-256" >&2; exit 1; }; \
+	  mkdir -p $(XLA_DIR) && python3 -c 'import shutil, sys, zipfile; shutil.copyfileobj(zipfile.ZipFile(sys.argv[1]).open(sys.argv[2]), sys.stdout.buffer)' \
+	    "$$tmp/$(XLA_WHEEL)" $(XLA_WHEEL_MEMBER) > $(XLA_PLUGIN).tmp && \
+	  echo "$(XLA_PLUGIN_SHA256)  $(XLA_PLUGIN).tmp" | sha256sum -c --quiet && chmod 755 $(XLA_PLUGIN).tmp && \
+	  mv $(XLA_PLUGIN).tmp $(XLA_PLUGIN) && echo "installed $(XLA_PLUGIN) from $(XLA_WHEEL)"; fi
 
 # The main job: the MNIST test images compressed and restored byte-exact, next to gzip and xz; then
 # the lossy codes of the embedded autoencoder.

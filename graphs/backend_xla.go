@@ -3,9 +3,11 @@
 package graphs
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -26,7 +28,7 @@ const XLAAvailable = true
 
 // installedXLAPlugin returns the preferred PJRT plugin present on this machine (cuda, then cpu, then any).
 func installedXLAPlugin() (name, path string, ok bool) {
-	plugins := pjrt.AvailablePlugins()
+	plugins := InstalledXLAPlugins()
 	for _, preferred := range []string{"cuda", "cpu"} {
 		if p, found := plugins[preferred]; found {
 			return preferred, p, true
@@ -43,42 +45,116 @@ func installedXLAPlugin() (name, path string, ok bool) {
 	return "", "", false
 }
 
-// InstalledXLAPlugins lists the PJRT plugins found (name → path), for `mnistzip version`.
-func InstalledXLAPlugins() map[string]string { return pjrt.AvailablePlugins() }
+// XLAPluginDirEnv names extra folders (colon-separated) searched for PJRT plugins after go-xla's own
+// (PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, /usr/local/lib/go-xla, the system library path).
+const XLAPluginDirEnv = "MNISTZIP_XLA_DIR"
+
+// projectPluginDirs are the folders where this project's own installs put plugins: $MNISTZIP_XLA_DIR,
+// build/xla of the checkout whose bin/ holds the running binary (`make xla` installs there), and xla/
+// beside the binary (a copied bundle). go-xla fixes its search path when the program starts, so these
+// are searched here and the plugin is then loaded by its full path.
+func projectPluginDirs() []string {
+	var dirs []string
+	for _, d := range strings.Split(os.Getenv(XLAPluginDirEnv), ":") {
+		if d != "" {
+			dirs = append(dirs, d)
+		}
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			dir := filepath.Dir(exe)
+			dirs = append(dirs, filepath.Join(dir, "..", "build", "xla"), filepath.Join(dir, "xla"))
+		}
+	}
+	return dirs
+}
+
+// InstalledXLAPlugins lists the PJRT plugins found (name → path), for `mnistzip version`: go-xla's
+// own search first, then projectPluginDirs.
+func InstalledXLAPlugins() map[string]string {
+	plugins := pjrt.AvailablePlugins()
+	for _, dir := range projectPluginDirs() {
+		matches, _ := filepath.Glob(filepath.Join(dir, "pjrt_c_api_*_plugin.so"))
+		for _, m := range matches {
+			name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "pjrt_c_api_"), "_plugin.so")
+			if _, taken := plugins[name]; !taken {
+				if abs, err := filepath.Abs(m); err == nil {
+					plugins[name] = filepath.Clean(abs)
+				}
+			}
+		}
+	}
+	return plugins
+}
 
 func newXLA(plugin string) (backends.Backend, error) {
 	avoidBogusCUDADataDir(plugin)
-	if filepath.IsAbs(plugin) {
-		if _, err := os.Stat(plugin); err != nil {
-			return nil, fmt.Errorf("PJRT plugin %s: %w", plugin, err)
+	name, path := plugin, plugin
+	if !filepath.IsAbs(plugin) {
+		plugins := InstalledXLAPlugins()
+		if plugin == "" {
+			n, _, ok := installedXLAPlugin()
+			if !ok {
+				return nil, errNoPlugin("")
+			}
+			name = n
 		}
-		return xla.New(plugin)
-	}
-	plugins := pjrt.AvailablePlugins()
-	if plugin == "" {
-		n, _, ok := installedXLAPlugin()
-		if !ok {
-			return nil, errNoPlugin("")
+		found := false
+		if path, found = plugins[name]; !found {
+			return nil, errNoPlugin(name)
 		}
-		plugin = n
+	} else {
+		name = strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "pjrt_c_api_"), "_plugin.so")
 	}
-	if _, found := plugins[plugin]; !found {
-		return nil, errNoPlugin(plugin)
+	if err := checkPluginFile(path); err != nil {
+		return nil, err
 	}
-	b, err := xla.New(plugin)
+	config := path
+	if name == "cpu" {
+		// GoMLX shares host memory with the CPU plugin only when it is loaded by name; by path it has
+		// to be asked (without it every input and output is copied).
+		config += ",shared_buffers"
+	}
+	b, err := xla.New(config)
 	if err != nil {
-		return nil, fmt.Errorf("XLA plugin %q found but failed to start (for CUDA: are the NVIDIA driver and CUDA libraries installed?): %w", plugin, err)
+		return nil, fmt.Errorf("PJRT plugin %s failed to start (for CUDA: are the NVIDIA driver and CUDA libraries installed?): %w", path, err)
 	}
 	return b, nil
 }
+
+// checkPluginFile catches the plugin files dlopen would reject with a less clear message (or not
+// survive): missing, not a regular file, not an ELF shared object, or built for another machine.
+func checkPluginFile(path string) error {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("PJRT plugin %s: %w", path, err)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("PJRT plugin %s: not a regular file", path)
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return fmt.Errorf("PJRT plugin %s is not a shared library (%v): reinstall it (make xla)", path, err)
+	}
+	defer f.Close()
+	if want, ok := elfMachines[runtime.GOARCH]; ok && f.Machine != want {
+		return fmt.Errorf("PJRT plugin %s is built for %s, this machine is %s: install the %s build", path, f.Machine, runtime.GOARCH, runtime.GOARCH)
+	}
+	if f.Type != elf.ET_DYN {
+		return fmt.Errorf("PJRT plugin %s is an ELF %s, not a shared library", path, f.Type)
+	}
+	return nil
+}
+
+var elfMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}
 
 func errNoPlugin(plugin string) error {
 	what := "any PJRT plugin"
 	if plugin != "" {
 		what = fmt.Sprintf("the PJRT plugin %q (pjrt_c_api_%s_plugin.so)", plugin, plugin)
 	}
-	return fmt.Errorf("XLA backend needs %s, none installed: install with "+
-		"`mnistzip install-xla` (needs internet), or point "+
+	return fmt.Errorf("XLA backend needs %s, none installed: install the CPU plugin with `make xla` "+
+		"(from the Python package index), or `mnistzip install-xla` (needs GitHub), or point "+
 		"PJRT_PLUGIN_LIBRARY_PATH at a folder holding one, or pass --backend xla:/abs/path/plugin.so; "+
 		"use --backend go for the pure-Go engine", what)
 }

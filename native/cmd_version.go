@@ -38,7 +38,7 @@ func init() {
 					runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 				plugins := graphs.InstalledXLAPlugins()
 				if len(plugins) == 0 {
-					fmt.Fprintf(stdout, "XLA: no PJRT plugin installed (install with 'mnistzip install-xla', or set PJRT_PLUGIN_LIBRARY_PATH)\n")
+					fmt.Fprintf(stdout, "XLA: no PJRT plugin installed (the CPU plugin: 'make xla' from the Python package index, or 'mnistzip install-xla' from GitHub; or set PJRT_PLUGIN_LIBRARY_PATH)\n")
 				} else {
 					names := make([]string, 0, len(plugins))
 					for n := range plugins {
@@ -49,11 +49,12 @@ func init() {
 						fmt.Fprintf(stdout, "XLA: PJRT plugin %q at %s\n", n, plugins[n])
 					}
 				}
-				_, choice, err := graphs.NewBackend("auto")
+				b, choice, err := graphs.NewBackend("auto")
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(stdout, "backend auto → %s\n", choice)
+				fmt.Fprintf(stdout, "  %s\n", b.Description())
 				return nil
 			}
 		},
