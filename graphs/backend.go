@@ -27,6 +27,17 @@ func (c Choice) String() string {
 // BackendSpecs lists the accepted specs, for help texts.
 const BackendSpecs = `auto | go | simplego | xla:cpu | xla:cuda | xla:/path/to/pjrt_plugin.so`
 
+// BitExactBackend is the only backend the codec and the browser run models on: the pure-Go engine,
+// never XLA, whatever is installed. A lossy .mz file (and one coded with autoencoder hints) stores the
+// SHA-256 of the digits its decoder will reconstruct, so the decoder must compute them to the bit as
+// the encoder did, on another machine or in a browser. XLA's float results change with the CPU, the
+// plugin version, its fusion and threading decisions; the engine's do not change with what plugins a
+// machine has. The native codec and the wasm host take their backend from here and offer no choice.
+func BitExactBackend() (backends.Backend, Choice, error) {
+	b, err := engine.New("")
+	return b, Choice{Spec: "go", Backend: "go", Reason: "codec and browser: bit-identical outputs"}, err
+}
+
 // NewBackend returns a GoMLX backend for spec; every host (CLI, wasm, tests) goes through it.
 //
 //   - "auto" (or ""): XLA when a PJRT plugin is already installed on this machine (CUDA first), otherwise

@@ -48,7 +48,7 @@ func init() {
 			qualities := fs.IntSlice("qualities", []int{1, 3, 5, 7, 9}, "lossy qualities to measure")
 			skipLossless := fs.Bool("no-lossless", false, "only the lossy table")
 			skipLossy := fs.Bool("no-lossy", false, "only the lossless table")
-			backendSpec := fs.String("backend", "go", "backend running the models: "+graphs.BackendSpecs)
+			backendSpec := fs.String("backend", "go", "backend running the classifier that scores lossy reconstructions (the codec itself always runs on the pure-Go engine): "+graphs.BackendSpecs)
 			model := fs.String("model", "", "autoencoder for the lossy table (default: the one built into mnistzip)")
 			return func(args []string) error {
 				if len(args) > 0 {
@@ -155,7 +155,7 @@ func lossyTable(dataDir, classifierPath, backendSpec, modelPath string, qualitie
 	if err != nil {
 		return err
 	}
-	cf := codecFlags{model: &modelPath, backend: &backendSpec}
+	cf := codecFlags{model: &modelPath}
 	model, err := cf.loadModel()
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ import (
 type codecFlags struct {
 	output                      *string
 	stdout, keep, force, verify *bool
-	model, backend              *string
+	model                       *string
 }
 
 func addCodecFlags(fs *pflag.FlagSet) codecFlags {
@@ -34,7 +34,6 @@ func addCodecFlags(fs *pflag.FlagSet) codecFlags {
 		force:   fs.BoolP("force", "f", false, "overwrite the output file"),
 		verify:  fs.Bool("verify", false, "decompress in memory and compare before reporting success"),
 		model:   fs.String("model", "", "autoencoder weights (default: the ones built into mnistzip)"),
-		backend: fs.String("backend", "go", "backend running the autoencoder: "+graphs.BackendSpecs),
 	}
 }
 
@@ -50,7 +49,7 @@ func (f codecFlags) loadModel() (mz.Autoencoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	backend, _, err := graphs.NewBackend(*f.backend)
+	backend, _, err := graphs.BitExactBackend() // never XLA: see BitExactBackend
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ import (
 var version = "dev" // set with -ldflags "-X main.version=..."
 
 func main() {
-	backend, choice, err := graphs.NewBackend("go")
+	backend, choice, err := graphs.BitExactBackend() // the page decodes .mz files: see BitExactBackend
 	if err != nil {
 		js.Global().Set("mnistzipError", err.Error())
 		select {}

@@ -1,0 +1,219 @@
+package training
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/gomlx/gomlx/backends"
+	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
+
+	"github.com/mnistzip/mnistzip/graphs/internal/xlatest"
+	"github.com/mnistzip/mnistzip/graphs/models"
+)
+
+type xlaTask struct {
+	name     string
+	task     *Task
+	batch    int
+	training bool // the training graph (batch statistics, the CapsNet's label mask) rather than inference
+}
+
+// xlaTasks is every model the XLA tests cover, with the batch each runs at (small enough for the
+// engine's side of the comparison to stay quick).
+func xlaTasks(t *testing.T) []xlaTask {
+	t.Helper()
+	var out []xlaTask
+	for _, kind := range []models.AEKind{models.AE, models.DAE, models.SparseAE, models.VAE, models.SubPixel, models.DenseAE} {
+		task, err := AETask(models.DefaultAEConfig(kind))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The DAE's masks and the VAE's ε are random draws: compared outside training (the DAE then
+		// runs its clean path, the VAE decodes its mean; its loss keeps the KL term).
+		out = append(out, xlaTask{string(kind), task, 16, kind != models.DAE && kind != models.VAE})
+	}
+	for _, c := range []struct{ model, size string }{{"cnn", ""}, {"densenet", "small"}, {"capsnet", "small"}, {"capsnet", "paper"}} {
+		spec, err := NewClassifierSpec(c.model, c.size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		task, err := classifierTask(spec, false) // see TestXLAAgreesWithEngine on random draws
+		if err != nil {
+			t.Fatal(err)
+		}
+		name, batch := c.model, 16
+		if c.size != "" {
+			name += "-" + c.size
+		}
+		if name == "capsnet-paper" {
+			batch = 4 // ~1 s per forward and backward on the engine
+		}
+		out = append(out, xlaTask{name, task, batch, true})
+	}
+	return out
+}
+
+// lossAndGradients runs task's training graph once on backend with ctx's variables (created and
+// initialized on the first call) and returns the loss, the model's outputs and the gradient of the
+// loss for every trainable variable, in variable-name order.
+func lossAndGradients(t *testing.T, backend backends.Backend, ctx *context.Context, task *Task, training bool, images, labels *tensors.Tensor) (names []string, outs []*tensors.Tensor) {
+	t.Helper()
+	inputs, targets := task.Feed(images, labels)
+	nIn := len(inputs)
+	exec, err := context.NewExecAny(backend, ctx, func(ctx *context.Context, xs []*Node) []*Node {
+		g := xs[0].Graph()
+		ctx.SetTraining(g, training)
+		preds := task.ModelFn(ctx, nil, xs[:nIn])
+		loss := task.LossFn(xs[nIn:], preds)
+		var vars []*context.Variable
+		for v := range ctx.IterVariables() {
+			if v.Trainable && v.InUseByGraph(g) {
+				vars = append(vars, v)
+			}
+		}
+		slices.SortFunc(vars, func(a, b *context.Variable) int {
+			if a.ScopeAndName() < b.ScopeAndName() {
+				return -1
+			}
+			return 1
+		})
+		values := make([]*Node, len(vars))
+		names = names[:0]
+		for i, v := range vars {
+			values[i] = v.ValueGraph(g)
+			names = append(names, v.ScopeAndName())
+		}
+		return append(append([]*Node{loss}, preds...), Gradient(loss, values...)...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := make([]any, 0, len(inputs)+len(targets))
+	for _, x := range append(inputs, targets...) {
+		args = append(args, x)
+	}
+	outs, err = exec.Exec(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range outs {
+		o.MaterializeLocal()
+	}
+	return names, outs
+}
+
+// relErr is max|got−want| / max(max|want|, floor): the error relative to the tensor's own scale, so
+// tiny entries of a gradient whose large entries agree do not count as disagreement. The floor is for
+// gradients that are zero in exact arithmetic and only float32 round-off in practice (the offsets of
+// the DenseNet's transition batch norms, whose shift the next batch norm removes: ~1e-7 on both
+// backends, with no digit in common).
+func relErr(got, want *tensors.Tensor, floor float64) float64 {
+	g, w := tensors.MustCopyFlatData[float32](got), tensors.MustCopyFlatData[float32](want)
+	var diff, scale float64
+	for i := range w {
+		diff = math.Max(diff, math.Abs(float64(g[i])-float64(w[i])))
+		scale = math.Max(scale, math.Abs(float64(w[i])))
+	}
+	scale = math.Max(scale, floor)
+	if scale == 0 {
+		return diff
+	}
+	return diff / scale
+}
+
+// agreementTol bounds relErr between XLA CPU and the engine in float32: both sum in different orders
+// (XLA's Eigen kernels, the engine's im2col products) and XLA fuses exp/log differently, so values
+// agree to a few units in the 6th digit; gradients through 3 routing iterations and batch statistics
+// lose one more digit.
+const agreementTol = 2e-4
+
+// TestXLAAgreesWithEngine: for every model, the loss, every output and the gradient of every
+// parameter computed on XLA CPU agree with the pure-Go engine's on the same weights and batch.
+// Random draws are left out: XLA's RngBitGenerator and simplego's Philox give different numbers from
+// the same state (seen: the first uniforms of seed 3 are 0.4385… on XLA, 0.3221… on the engine), so
+// the classifiers run without their training shifts and the DAE and VAE outside training.
+func TestXLAAgreesWithEngine(t *testing.T) {
+	xla := xlatest.Backend(t)
+	engine := testBackend(t)
+	train, _ := testData(t)
+	for _, tc := range xlaTasks(t) {
+		t.Run(tc.name, func(t *testing.T) {
+			batch := func() (images, labels *tensors.Tensor) { return train.Batch(iotaInts(tc.batch)) } // fresh tensors per backend
+			ctx := context.New()
+			ctx.SetParam(initializers.ParamInitialSeed, int64(3))
+			images, labels := batch()
+			lossAndGradients(t, engine, ctx, tc.task, tc.training, images, labels) // creates and initializes the variables
+			// Both sides then start from the same weights and the same random-number state.
+			if err := ctx.SetRNGStateFromSeed(3); err != nil {
+				t.Fatal(err)
+			}
+			ctxXLA, err := ctx.Clone()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for v := range ctxXLA.IterVariables() { // a tensor lives on one backend: the clone gets copies
+				local, err := v.MustValue().LocalClone()
+				if err != nil {
+					t.Fatal(err)
+				}
+				v.MustSetValue(local)
+			}
+			images, labels = batch()
+			names, want := lossAndGradients(t, engine, ctx.Reuse(), tc.task, tc.training, images, labels)
+			images, labels = batch()
+			namesX, got := lossAndGradients(t, xla, ctxXLA.Reuse(), tc.task, tc.training, images, labels)
+			if !slices.Equal(names, namesX) || len(got) != len(want) {
+				t.Fatalf("XLA graph has %d outputs / variables %v, engine %d / %v", len(got), namesX, len(want), names)
+			}
+			nOut := len(want) - len(names)
+			gradScale := 0.0 // the model's largest gradient entry
+			for _, g := range want[nOut:] {
+				gradScale = math.Max(gradScale, maxAbs(g))
+			}
+			worst, worstName := 0.0, ""
+			for i := range want {
+				what := fmt.Sprintf("output %d", i)
+				if i == 0 {
+					what = "loss"
+				} else if i >= nOut {
+					what = "gradient of " + names[i-nOut]
+				}
+				floor := 0.0
+				if i >= nOut {
+					floor = gradScale / 100
+				}
+				e := relErr(got[i], want[i], floor)
+				if e > worst {
+					worst, worstName = e, what
+				}
+				if e > agreementTol {
+					t.Errorf("%s: XLA and engine differ by %.3g of its scale (tolerance %.0g): max |engine| %.3g",
+						what, e, agreementTol, maxAbs(want[i]))
+				}
+			}
+			t.Logf("%s: loss %.6g (XLA) vs %.6g (engine); %d parameters; worst relative error %.2g (%s)",
+				tc.name, scalar(got[0]), scalar(want[0]), len(names), worst, worstName)
+		})
+	}
+}
+
+func iotaInts(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
+func maxAbs(x *tensors.Tensor) float64 {
+	m := 0.0
+	for _, v := range tensors.MustCopyFlatData[float32](x) {
+		m = math.Max(m, math.Abs(float64(v)))
+	}
+	return m
+}
