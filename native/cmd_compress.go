@@ -28,12 +28,12 @@ type codecFlags struct {
 
 func addCodecFlags(fs *pflag.FlagSet) codecFlags {
 	return codecFlags{
-		output:  fs.StringP("output", "o", "", "output file (default: FILE.mz / FILE without .mz)"),
-		stdout:  fs.BoolP("stdout", "c", false, "write to standard output and keep the input"),
-		keep:    fs.BoolP("keep", "k", false, "keep the input file"),
-		force:   fs.BoolP("force", "f", false, "overwrite the output file"),
-		verify:  fs.Bool("verify", false, "decompress in memory and compare before reporting success"),
-		model:   fs.String("model", "", "autoencoder weights (default: the ones built into mnistzip)"),
+		output: fs.StringP("output", "o", "", "output file (default: FILE.mz / FILE without .mz)"),
+		stdout: fs.BoolP("stdout", "c", false, "write to standard output and keep the input"),
+		keep:   fs.BoolP("keep", "k", false, "keep the input file"),
+		force:  fs.BoolP("force", "f", false, "overwrite the output file"),
+		verify: fs.Bool("verify", false, "decompress in memory and compare before reporting success"),
+		model:  fs.String("model", "", "autoencoder weights (default: the ones built into mnistzip)"),
 	}
 }
 
