@@ -83,10 +83,19 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecompress$$' -fuzztime $(FUZZTIME) ./codec/mz/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./codec/streams/
 
+# The XLA tests (graphs/training, graphs/evaluate, native, wasm) run on the XLA CPU plugin. On CI
+# (CI=true) make xla must succeed and the tests are required; elsewhere, when make xla cannot run (no
+# pip, no network), one line says so and they skip.
+XLA_TEST_ENV = MNISTZIP_XLA_DIR=$(CURDIR)/$(XLA_DIR) MNISTZIP_XLA_CHECK_DIR=$(CURDIR)/build/xla-check \
+  $(if $(filter true,$(CI)),MNISTZIP_REQUIRE_XLA=1)
 test: data vet
-	$(GO) test ./...
+	@rm -rf build/xla-check; mkdir -p build
+	@if [ "$(CI)" = true ]; then $(MAKE) --no-print-directory xla; \
+	  elif ! $(MAKE) --no-print-directory xla >build/xla-setup.log 2>&1; then \
+	    echo "XLA tests skipped: make xla failed ($$(grep -m1 'make xla:' build/xla-setup.log || tail -1 build/xla-setup.log))"; fi
+	$(XLA_TEST_ENV) $(GO) test ./...
 	$(MAKE) fuzz
-	$(MAKE) wasm-test
+	$(XLA_TEST_ENV) $(MAKE) wasm-test
 	$(MAKE) browser-test
 
 # The demo page in Debian's headless Chromium (installed here when missing), driven by chromedp.

@@ -87,4 +87,37 @@ await test("decompress a .mz file", async () => {
   assert.throws(() => mz.decompress(packed.subarray(0, packed.length - 5)), /truncated/);
 });
 
+// Weights trained on XLA CPU predict in the browser build what they predicted on XLA: the native test
+// TestXLAWeightsOnEngine (graphs/evaluate) leaves a CNN and its 1,000 predictions in
+// $MNISTZIP_XLA_CHECK_DIR; make test runs it before this.
+const xlaDir = process.env.MNISTZIP_XLA_CHECK_DIR;
+let xlaCheck = null;
+if (xlaDir) {
+  try {
+    xlaCheck = { weights: await readFile(`${xlaDir}/cnn.safetensors`), expected: JSON.parse(await readFile(`${xlaDir}/cnn-predictions.json`, "utf8")) };
+  } catch (e) {
+    xlaCheck = null;
+  }
+}
+if (xlaCheck) {
+  await test("a CNN trained on XLA CPU classifies 1,000 test digits as it did on XLA", async () => {
+    mz.load("xla-cnn", xlaCheck.weights);
+    const n = 1000;
+    const p = mz.classify("xla-cnn", images(n), n);
+    let differ = 0;
+    for (let i = 0; i < n; i++) {
+      const row = p.subarray(i * 10, i * 10 + 10);
+      let best = 0;
+      for (let k = 1; k < 10; k++) if (row[k] > row[best]) best = k;
+      if (best !== xlaCheck.expected.predictions[i]) differ++;
+    }
+    assert.equal(differ, 0, `${differ} of ${n} digits classified differently from XLA`);
+  });
+} else if (process.env.MNISTZIP_REQUIRE_XLA) {
+  failures++;
+  console.log(`FAIL XLA-trained weights required (MNISTZIP_REQUIRE_XLA) but none in MNISTZIP_XLA_CHECK_DIR=${xlaDir || "(unset)"}`);
+} else {
+  console.log("skip XLA-trained weights in wasm: none (make test produces them when the XLA CPU plugin is installed)");
+}
+
 process.exit(failures ? 1 : 0);
