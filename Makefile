@@ -87,6 +87,7 @@ fuzz:
 # (CI=true) make xla must succeed and the tests are required; elsewhere, when make xla cannot run (no
 # pip, no network), one line says so and they skip.
 XLA_TEST_ENV = MNISTZIP_XLA_DIR=$(CURDIR)/$(XLA_DIR) MNISTZIP_XLA_CHECK_DIR=$(CURDIR)/build/xla-check \
+  XLA_FLAGS=--xla_force_host_platform_device_count=2 \
   $(if $(filter true,$(CI)),MNISTZIP_REQUIRE_XLA=1)
 test: data vet
 	@rm -rf build/xla-check; mkdir -p build

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/gomlx/go-xla/pkg/installer"
@@ -115,11 +116,44 @@ func newXLA(plugin string) (backends.Backend, error) {
 		// to be asked (without it every input and output is copied).
 		config += ",shared_buffers"
 	}
-	b, err := xla.New(config)
+	var options pjrt.NamedValuesMap
+	if n, ok := hostDeviceCount(); ok && name == "cpu" {
+		options = pjrt.NamedValuesMap{"cpu_device_count": int64(n)}
+	}
+	b, err := startXLA(config, options)
 	if err != nil {
-		return nil, fmt.Errorf("PJRT plugin %s failed to start (for CUDA: are the NVIDIA driver and CUDA libraries installed?): %w", path, err)
+		hint := ""
+		if strings.Contains(strings.ToLower(name), "cuda") {
+			hint = " (are the NVIDIA driver and CUDA libraries installed?)"
+		}
+		return nil, fmt.Errorf("PJRT plugin %s failed to start%s: %w", path, hint, err)
 	}
 	return b, nil
+}
+
+// startXLA creates the PJRT client. go-xla v0.1.4 dereferences a nil API table when a plugin's
+// GetPjrtApi returns none (it wraps a nil error, so it reports no failure): that panic becomes an error.
+func startXLA(config string, options pjrt.NamedValuesMap) (b backends.Backend, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("it crashed while starting (%v): is it a PJRT plugin?", r)
+		}
+	}()
+	return xla.NewWithOptions(config, options)
+}
+
+// hostDeviceCount reads XLA's usual --xla_force_host_platform_device_count=N from XLA_FLAGS. The PJRT
+// CPU plugin ignores that flag (it shows 4 devices whatever it says) and takes the count as its
+// cpu_device_count client option instead, so it is passed on as that.
+func hostDeviceCount() (int, bool) {
+	for _, f := range strings.Fields(os.Getenv("XLA_FLAGS")) {
+		if v, ok := strings.CutPrefix(f, "--xla_force_host_platform_device_count="); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 1 {
+				return n, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // checkPluginFile catches the plugin files dlopen would reject with a less clear message (or not
@@ -143,7 +177,16 @@ func checkPluginFile(path string) error {
 	if f.Type != elf.ET_DYN {
 		return fmt.Errorf("PJRT plugin %s is an ELF %s, not a shared library", path, f.Type)
 	}
-	return nil
+	syms, err := f.DynamicSymbols()
+	if err != nil {
+		return fmt.Errorf("PJRT plugin %s: cannot read its symbols: %v", path, err)
+	}
+	for _, s := range syms {
+		if s.Name == "GetPjrtApi" && elf.ST_TYPE(s.Info) == elf.STT_FUNC && s.Section != elf.SHN_UNDEF {
+			return nil
+		}
+	}
+	return fmt.Errorf("PJRT plugin %s is a shared library but not a PJRT plugin: it defines no GetPjrtApi function", path)
 }
 
 var elfMachines = map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64}

@@ -44,6 +44,7 @@ func init() {
 			spatial := fs.Bool("spatial-code", false, "ae, dae, sparse, subpixel: the code is the encoder's 7×7 feature map, no dense bottleneck (--code is then 49 × the second width)")
 			hidden := fs.Int("hidden", 0, "ae, dae, sparse, vae, subpixel: a dense ReLU layer of this width before the code, mirrored in the decoder (0: none)")
 			bf := addBackendFlags(fs)
+			devices := fs.Int("devices", 0, "data parallelism: shard each batch across N devices of the XLA backend (0: every GPU with xla:cuda, one device otherwise)")
 			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
 			out := fs.StringP("output", "o", "", "weights file to write")
 			force := fs.BoolP("force", "f", false, "overwrite the output file")
@@ -136,7 +137,14 @@ func init() {
 					*limit = 0
 				}
 				trainData, valData := training.SplitValidation(set, *val)
+				if *devices < 0 {
+					return usagef("--devices %d: want 0 (automatic) or a device count ≥ 1", *devices)
+				}
 				backend, choice, err := bf.open()
+				if err != nil {
+					return err
+				}
+				nDevices, err := pickDevices(*devices, *batch, backend.NumDevices(), choice.Backend)
 				if err != nil {
 					return err
 				}
@@ -144,9 +152,13 @@ func init() {
 					*ckpt = *out + ".ckpt"
 				}
 				opt := training.Options{Epochs: *epochs, Batch: *batch, LR: *lr, Schedule: *schedule, Seed: *seed, Checkpoint: *ckpt,
-					CheckpointEvery: *every, Resume: *resume, MaxSteps: *maxSteps, ValSize: *val, Limit: *limit,
+					CheckpointEvery: *every, Resume: *resume, MaxSteps: *maxSteps, ValSize: *val, Limit: *limit, Devices: nDevices,
 					Command: "mnistzip " + strings.Join(os.Args[1:], " "), Backend: choice.Backend}
-				fmt.Fprintf(stderr, "training %s on %d digits (validation %d), backend %s\n", task.Model, trainData.N, valData.N, choice)
+				onDevices := ""
+				if nDevices > 1 {
+					onDevices = fmt.Sprintf(", batch sharded across %d devices", nDevices)
+				}
+				fmt.Fprintf(stderr, "training %s on %d digits (validation %d), backend %s%s\n", task.Model, trainData.N, valData.N, choice, onDevices)
 				if *cpuProfile != "" {
 					stop, err := startCPUProfile(*cpuProfile)
 					if err != nil {
@@ -219,4 +231,27 @@ func init() {
 			}
 		},
 	})
+}
+
+// pickDevices resolves --devices: 0 means every device of a CUDA backend (the largest count that
+// divides the batch), one otherwise, since XLA's CPU "devices" share the same cores; an explicit
+// count must exist and divide the batch.
+func pickDevices(flag, batch, have int, backend string) (int, error) {
+	if flag == 0 {
+		if !strings.Contains(backend, "cuda") {
+			return 1, nil
+		}
+		n := have
+		for n > 1 && batch%n != 0 {
+			n--
+		}
+		return max(n, 1), nil
+	}
+	if flag > have {
+		return 0, usagef("--devices %d: backend %s has %d device(s)", flag, backend, have)
+	}
+	if batch%flag != 0 {
+		return 0, usagef("--devices %d: --batch %d does not split evenly across %d devices", flag, batch, flag)
+	}
+	return flag, nil
 }

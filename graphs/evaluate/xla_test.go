@@ -8,7 +8,7 @@ import (
 
 	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/graphs/engine"
-	"github.com/mnistzip/mnistzip/graphs/internal/xlatest"
+	"github.com/mnistzip/mnistzip/graphs/xlatest"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )

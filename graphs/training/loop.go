@@ -37,6 +37,9 @@ type Options struct {
 	CheckpointEvery time.Duration
 	Resume          bool
 	MaxSteps        int // stop after this many steps in total (0: run all epochs); for tests and smoke runs
+	// Devices > 1 shards each batch across that many devices of the backend (data parallelism through
+	// XLA's SPMD partitioner, see devices.go); 0 or 1 runs on one device.
+	Devices int
 	// Stop, if set, is asked after every step; true ends the run there (Run returns ErrStopped with
 	// the result so far: a browser's stop button takes effect within one step).
 	Stop    func() bool
@@ -111,6 +114,18 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 	}
 	trainer := train.NewTrainer(backend, ctx, modelFn, task.LossFn,
 		optimizers.Adam().LearningRate(opt.LR).Done(), nil, nil)
+	trainStep := func(inputs, targets []*tensors.Tensor) ([]*tensors.Tensor, error) {
+		return trainer.TrainStep(nil, inputs, targets)
+	}
+	if opt.Devices > 1 {
+		dp, err := newDataParallel(backend, opt.Devices, opt.Batch)
+		if err != nil {
+			return nil, err
+		}
+		trainStep = func(inputs, targets []*tensors.Tensor) ([]*tensors.Tensor, error) {
+			return dp.step(trainer, inputs, targets)
+		}
+	}
 	res = &Result{Ctx: ctx, History: state.History}
 	lastCheckpoint := time.Now()
 	var pending *weights.File // a checkpoint snapshot waiting for the next finite loss
@@ -127,7 +142,7 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 			stepStart := time.Now()
 			images, labels := trainData.Batch(order[step*opt.Batch : (step+1)*opt.Batch])
 			inputs, targets := task.Feed(images, labels)
-			metrics, err := trainer.TrainStep(nil, inputs, targets)
+			metrics, err := trainStep(inputs, targets)
 			if err != nil {
 				return res, fmt.Errorf("epoch %d step %d: %w", epoch+1, step+1, err)
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 
-	"github.com/mnistzip/mnistzip/graphs/internal/xlatest"
+	"github.com/mnistzip/mnistzip/graphs/xlatest"
 	"github.com/mnistzip/mnistzip/graphs/models"
 )
 
@@ -257,5 +257,76 @@ func TestXLATrainingLowersLoss(t *testing.T) {
 				t.Errorf("%s: loss did not fall on XLA: %.4g → %.4g", tc.name, first, last)
 			}
 		})
+	}
+}
+
+// TestXLADataParallel: --devices 2 (each batch sharded across two XLA CPU devices by GoMLX's
+// distributed package) follows the single-device run step for step: the losses of 20 steps agree to
+// devicesTol, and the trained weights too. The graphs compared have no random draws (see
+// TestXLAAgreesWithEngine).
+func TestXLADataParallel(t *testing.T) {
+	xla := xlatest.Backend(t)
+	if xla.NumDevices() < 2 {
+		t.Skipf("XLA CPU shows %d device(s); set XLA_FLAGS=--xla_force_host_platform_device_count=2", xla.NumDevices())
+	}
+	// Summing the gradient over two half-batches instead of one batch changes float32 rounding; Adam's
+	// normalized updates carry that into later steps, so agreement is to a few units in the 5th digit.
+	const devicesTol = 1e-4
+	train, val := testData(t)
+	spec, err := NewClassifierSpec("cnn", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cnn, err := classifierTask(spec, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dense, err := AETask(models.DefaultAEConfig(models.DenseAE))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range []*Task{dense, cnn} {
+		t.Run(task.Model, func(t *testing.T) {
+			run := func(devices int) ([]float64, *Result) {
+				var losses []float64
+				res, err := Run(xla, task, train, val, Options{Epochs: 1, Batch: 32, LR: 1e-3, Seed: 1, MaxSteps: 20, Devices: devices},
+					func(p Progress) { losses = append(losses, p.Loss) })
+				if err != nil {
+					t.Fatalf("--devices %d: %v", devices, err)
+				}
+				return losses, res
+			}
+			one, resOne := run(1)
+			two, resTwo := run(2)
+			worst := 0.0
+			for i := range one {
+				worst = math.Max(worst, math.Abs(one[i]-two[i])/math.Abs(one[i]))
+			}
+			t.Logf("%s: 20 steps, loss %.5g → %.5g on one device, %.5g → %.5g on two; worst relative difference %.2g",
+				task.Model, one[0], one[19], two[0], two[19], worst)
+			if worst > devicesTol {
+				t.Errorf("%s: losses on 2 devices differ from 1 device by up to %.3g (tolerance %.0g)", task.Model, worst, devicesTol)
+			}
+			for v := range resOne.Ctx.IterVariables() {
+				if !v.Trainable {
+					continue
+				}
+				w2 := resTwo.Ctx.GetVariableByScopeAndName(v.Scope(), v.Name())
+				if w2 == nil {
+					t.Fatalf("variable %s missing after the 2-device run", v.ScopeAndName())
+				}
+				if dv, err := w2.DistributedValue(); err != nil || dv == nil || dv.NumShards() != 2 {
+					t.Fatalf("variable %s after the 2-device run is not replicated on 2 devices (%v)", v.ScopeAndName(), err)
+				}
+				if e := relErr(w2.MustValue(), v.MustValue(), 0); e > 10*devicesTol {
+					t.Errorf("weights %s differ by %.3g of their scale after 20 steps", v.ScopeAndName(), e)
+				}
+			}
+		})
+	}
+	if _, err := Run(xla, dense, train, val, Options{Epochs: 1, Batch: 32, MaxSteps: 1, Devices: xla.NumDevices() + 1}, nil); err == nil {
+		t.Errorf("--devices %d on %d devices: no error", xla.NumDevices()+1, xla.NumDevices())
+	} else {
+		t.Logf("more devices than there are: %v", err)
 	}
 }
