@@ -8,9 +8,9 @@ import (
 
 	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/graphs/engine"
-	"github.com/mnistzip/mnistzip/graphs/xlatest"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
+	"github.com/mnistzip/mnistzip/graphs/xlatest"
 )
 
 // XLACheckDirEnv names a folder where TestXLAWeightsOnEngine leaves its XLA-trained CNN and the

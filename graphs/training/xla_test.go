@@ -12,8 +12,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 	"github.com/gomlx/gomlx/pkg/ml/context/initializers"
 
-	"github.com/mnistzip/mnistzip/graphs/xlatest"
 	"github.com/mnistzip/mnistzip/graphs/models"
+	"github.com/mnistzip/mnistzip/graphs/xlatest"
 )
 
 type xlaTask struct {
