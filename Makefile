@@ -164,15 +164,23 @@ pictures: build
 	for m in $(AUTOENCODERS) $(CLASSIFIERS); do test -f $(SHIPPED)/$$m.safetensors || continue; \
 	  $(BIN) sample --weights $(SHIPPED)/$$m.safetensors -o $(SHIPPED)/pictures --backend go || exit 1; done
 
-# One run, one table: the engine natively and under js/wasm (Node, one thread), stock simplego, and
-# TensorFlow.js in Node (cpu and wasm backends) as the peer, installed here only (never by make test).
-bench: build
+# One run, one table: the engine natively and under js/wasm (Node, one thread), stock simplego, XLA CPU
+# on one device and with each batch sharded across two, and the peers: Keras on TensorFlow CPU (the seed's
+# own stack, in a virtual environment under build/, installed here only, never by make test) and
+# TensorFlow.js in Node (cpu and wasm backends).
+KERAS_VENV := build/keras-venv
+KERAS_PINS := tensorflow-cpu==2.21.0 keras==3.15.1
+bench: build xla
 	mkdir -p build/bench
 	PATH="$$PATH:$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench 'W1Engine$$|W2Engine$$' -benchtime 3x ./graphs/bench | tee build/bench/wasm.txt
 	cd native/bench && npm install --no-audit --no-fund --loglevel=error
 	node native/bench/tfjs_bench.mjs 5 > build/bench/tfjs.json
+	test -x $(KERAS_VENV)/bin/python || python3 -m venv $(KERAS_VENV)
+	$(KERAS_VENV)/bin/pip install --quiet $(KERAS_PINS)
+	$(KERAS_VENV)/bin/python native/bench/keras_bench.py 5 > build/bench/keras.json
 	$(MAKE) browser-bench
-	$(BIN) bench --wasm-results build/bench/wasm.txt --peer-results build/bench/tfjs.json
+	XLA_FLAGS=--xla_force_host_platform_device_count=2 $(BIN) bench --backends go,simplego,xla:cpu,xla:cpu@2 \
+	  --wasm-results build/bench/wasm.txt --peer-results build/bench/tfjs.json,build/bench/keras.json | tee build/bench/bench.txt
 	$(MAKE) codec-bench
 
 # The codec next to the general-purpose compressors (installed here from Debian when missing).

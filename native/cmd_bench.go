@@ -4,9 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/spf13/pflag"
@@ -18,31 +21,42 @@ import (
 func init() {
 	register(&command{
 		name:    "bench",
-		summary: "Time the training workloads W1-W3 and single ops on the engine next to stock simplego and peers, in one table.",
-		usage:   "[--backends go,simplego] [--min-time 8s] [--wasm-results FILE] [--peer-results FILE]",
+		summary: "Time the training workloads W1-W4 and CNN inference on several backends next to peers, in one table of ratios.",
+		usage:   "[--backends go,xla:cpu,xla:cpu@2] [--min-time 8s] [--wasm-results FILE] [--peer-results FILE]...",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
-			specs := fs.StringSlice("backends", []string{"go", "simplego"}, "native backends to compare; the first is the reference of every ratio")
+			specs := fs.StringSlice("backends", []string{"go", "simplego"}, "native backends to compare; BACKEND@N shards each batch across N devices (e.g. xla:cpu@2)")
 			minTime := fs.Duration("min-time", 8*time.Second, "minimum timing per workload and backend")
 			skipOps := fs.Bool("no-ops", false, "skip the per-op GFLOP/s table")
 			wasmResults := fs.String("wasm-results", "", "output of `go test -bench` of graphs/bench under js/wasm (Node), added as column go-wasm")
-			peerResults := fs.String("peer-results", "", "JSON from bench/tfjs_bench.mjs (TensorFlow.js in Node), added as columns")
+			peerResults := fs.StringSlice("peer-results", nil, "JSON from bench/tfjs_bench.mjs or bench/keras_bench.py, added as columns (repeatable)")
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usagef("bench takes no arguments")
 				}
-				extra, extraNames, err := loadExtraResults(*wasmResults, *peerResults)
+				if *minTime <= 0 {
+					return usagef("--min-time %s: want a positive duration", *minTime)
+				}
+				extra, extraNames, notes, err := loadExtraResults(*wasmResults, *peerResults)
 				if err != nil {
 					return err
 				}
-				bks := make([]backends.Backend, len(*specs))
+				cols := make([]benchColumn, len(*specs))
 				for i, s := range *specs {
-					if bks[i], _, err = graphs.NewBackend(s); err != nil {
+					if cols[i], err = openBenchColumn(s); err != nil {
 						return err
 					}
 				}
-				printStepTable(*specs, bks, *minTime, extra, extraNames)
+				printStepTable(cols, *minTime, extra, extraNames)
+				for _, n := range notes {
+					fmt.Fprintln(stdout, n)
+				}
 				if !*skipOps {
-					printOpTable(*specs, bks, *minTime)
+					bks := make([]backends.Backend, len(cols))
+					names := make([]string, len(cols))
+					for i, c := range cols {
+						bks[i], names[i] = c.backend, c.name
+					}
+					printOpTable(names, bks, *minTime)
 				}
 				return nil
 			}
@@ -50,52 +64,151 @@ func init() {
 	})
 }
 
-// printStepTable prints seconds per training step per backend, and every column's ratio to the first.
-func printStepTable(specs []string, bks []backends.Backend, minTime time.Duration, extra map[string]map[string]any, extraNames []string) {
-	fmt.Fprintf(stdout, "Training step, seconds (lower is better); ×N = how many times slower than %s; GFLOP/s of %s\n", specs[0], specs[0])
-	fmt.Fprintf(stdout, "%-4s %-62s", "", "workload")
-	for _, s := range append(append([]string{}, specs...), extraNames...) {
-		fmt.Fprintf(stdout, " %17s", s)
+// benchColumn is one native backend of the table, possibly with its batches sharded across devices.
+type benchColumn struct {
+	name    string
+	backend backends.Backend
+	devices int
+}
+
+func openBenchColumn(spec string) (benchColumn, error) {
+	c := benchColumn{name: spec, devices: 1}
+	if at := strings.LastIndex(spec, "@"); at >= 0 {
+		n, err := strconv.Atoi(spec[at+1:])
+		if err != nil || n < 1 {
+			return c, usagef("--backends %s: want BACKEND@N with N ≥ 1 devices", spec)
+		}
+		spec, c.devices = spec[:at], n
 	}
-	fmt.Fprintf(stdout, " %8s\n", "GFLOP/s")
+	b, _, err := graphs.NewBackend(spec)
+	if err != nil {
+		return c, err
+	}
+	if c.devices > b.NumDevices() {
+		return c, usagef("--backends %s: backend %s has %d device(s)", c.name, spec, b.NumDevices())
+	}
+	c.backend = b
+	return c, nil
+}
+
+// benchRow is one workload: training steps or CNN inference calls.
+type benchRow struct {
+	name, description string
+	flops             float64 // per step; 0 when not counted
+	time              func(c benchColumn) bench.Result
+	devicesApply      bool // whether sharding across devices applies (training steps)
+}
+
+// printStepTable prints seconds per step for every row and column, each cell with its ratio to the
+// fastest cell of its row, then the first steps (graph building and compilation) apart.
+func printStepTable(cols []benchColumn, minTime time.Duration, extra map[string]map[string]any, extraNames []string) {
+	var rows []benchRow
 	for _, w := range []*bench.Workload{bench.W1(), bench.W2(), bench.W3Small(), bench.W3(), bench.W4()} {
-		fmt.Fprintf(stdout, "%-4s %-62s", w.Name, w.Description)
-		var ref float64
-		cell := func(secs float64, failure string) {
-			switch {
-			case failure != "":
-				fmt.Fprintf(stdout, " %17s", failure)
-			case ref > 0:
-				fmt.Fprintf(stdout, " %17s", fmt.Sprintf("%.3f (×%.2f)", secs, secs/ref))
-			default:
-				fmt.Fprintf(stdout, " %17.3f", secs)
-			}
-		}
-		for i, b := range bks {
-			r := bench.Time(b, w, 2, minTime)
-			if r.Err != nil {
-				cell(0, "cannot train")
-				continue
-			}
-			cell(r.SecPerStep, "")
-			if i == 0 {
-				ref = r.SecPerStep
-			}
-		}
-		for _, name := range extraNames {
-			switch v := extra[w.Name][name].(type) {
-			case float64:
-				cell(v, "")
-			case string:
-				cell(0, "cannot train")
-			default:
-				cell(0, "not run")
-			}
-		}
-		if ref > 0 {
-			fmt.Fprintf(stdout, " %8.2f", w.FLOPs/ref/1e9)
+		rows = append(rows, benchRow{name: w.Name, description: w.Description, flops: w.FLOPs, devicesApply: true,
+			time: func(c benchColumn) bench.Result { return bench.TimeOnDevices(c.backend, w, c.devices, 2, minTime) }})
+	}
+	for _, inf := range bench.InferenceCases() {
+		rows = append(rows, benchRow{name: inf.Name, description: inf.Description,
+			time: func(c benchColumn) bench.Result { return bench.TimeInference(c.backend, inf, minTime/4) }})
+	}
+	names := make([]string, 0, len(cols)+len(extraNames))
+	for _, c := range cols {
+		names = append(names, c.name)
+	}
+	names = append(names, extraNames...)
+	const width = 19
+	header := func(title string) {
+		fmt.Fprintf(stdout, "%s\n%-5s %s", title, "", padRunes("workload", 62))
+		for _, n := range names {
+			fmt.Fprintf(stdout, " %*s", width, n)
 		}
 		fmt.Fprintln(stdout)
+	}
+	header("Seconds per training step or inference call (lower is better); ×N = how many times the fastest in the row; GFLOP/s of the fastest")
+	firsts := make([][]string, len(rows))
+	for r, row := range rows {
+		secs := make([]float64, len(names)) // 0: no number
+		cells := make([]string, len(names))
+		firsts[r] = make([]string, len(names))
+		for i, c := range cols {
+			if c.devices > 1 && !row.devicesApply {
+				cells[i] = "—"
+				continue
+			}
+			res := row.time(c)
+			if res.Err != nil {
+				cells[i] = "fails"
+				continue
+			}
+			secs[i] = res.SecPerStep
+			firsts[r][i] = fmt.Sprintf("%.2f", res.CompileSecs)
+		}
+		for j, n := range extraNames {
+			i := len(cols) + j
+			switch v := extra[row.name][n].(type) {
+			case float64:
+				secs[i] = v
+			case string:
+				cells[i] = "fails"
+			default:
+				cells[i] = "not run"
+			}
+			if f, ok := extra[row.name][n+" first step"].(float64); ok {
+				firsts[r][i] = fmt.Sprintf("%.2f", f)
+			}
+		}
+		fastest := 0.0
+		for _, v := range secs {
+			if v > 0 && (fastest == 0 || v < fastest) {
+				fastest = v
+			}
+		}
+		fmt.Fprintf(stdout, "%-5s %s", row.name, padRunes(row.description, 62))
+		for i := range names {
+			if secs[i] > 0 {
+				cells[i] = fmt.Sprintf("%s (×%.2f)", formatSeconds(secs[i]), secs[i]/fastest)
+			}
+			fmt.Fprintf(stdout, " %*s", width, cells[i])
+		}
+		if row.flops > 0 && fastest > 0 {
+			fmt.Fprintf(stdout, " %7.1f", row.flops/fastest/1e9)
+		}
+		fmt.Fprintln(stdout)
+	}
+	fmt.Fprintln(stdout)
+	header("First step or call, seconds: graph building, compilation and one step (not in the table above)")
+	for r, row := range rows {
+		fmt.Fprintf(stdout, "%-5s %s", row.name, padRunes(row.description, 62))
+		for i := range names {
+			cell := firsts[r][i]
+			if cell == "" {
+				cell = "—"
+			}
+			fmt.Fprintf(stdout, " %*s", width, cell)
+		}
+		fmt.Fprintln(stdout)
+	}
+}
+
+// padRunes pads s with spaces to n characters (fmt's %-62s counts bytes, and descriptions hold × and →).
+func padRunes(s string, n int) string {
+	if k := utf8.RuneCountInString(s); k < n {
+		return s + strings.Repeat(" ", n-k)
+	}
+	return s
+}
+
+// formatSeconds keeps three significant digits from 10 µs to minutes.
+func formatSeconds(s float64) string {
+	switch {
+	case s >= 10:
+		return fmt.Sprintf("%.1f", s)
+	case s >= 0.1:
+		return fmt.Sprintf("%.3f", s)
+	case s >= 0.001:
+		return fmt.Sprintf("%.4f", s)
+	default:
+		return fmt.Sprintf("%.6f", s)
 	}
 }
 
@@ -128,9 +241,8 @@ var (
 
 // loadExtraResults reads the js/wasm and TensorFlow.js measurements made earlier in the same
 // `make bench` run: workload → column → seconds per step (float64) or a failure message (string).
-func loadExtraResults(wasmPath, peerPath string) (map[string]map[string]any, []string, error) {
-	extra := map[string]map[string]any{}
-	var names []string
+func loadExtraResults(wasmPath string, peerPaths []string) (extra map[string]map[string]any, names, notes []string, err error) {
+	extra = map[string]map[string]any{}
 	put := func(w, col string, v any) {
 		if extra[w] == nil {
 			extra[w] = map[string]any{}
@@ -140,39 +252,45 @@ func loadExtraResults(wasmPath, peerPath string) (map[string]map[string]any, []s
 	if wasmPath != "" {
 		text, err := os.ReadFile(wasmPath)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		clean := simplegoNotice.ReplaceAllString(string(text), "")
 		for _, m := range wasmBenchLine.FindAllStringSubmatch(clean, -1) {
 			secs, err := strconv.ParseFloat(m[2], 64)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w", wasmPath, err)
+				return nil, nil, nil, fmt.Errorf("%s: %w", wasmPath, err)
 			}
 			put(m[1], "go-wasm (Node)", secs)
 		}
 		names = append(names, "go-wasm (Node)")
 	}
-	if peerPath != "" {
+	for _, peerPath := range peerPaths {
 		text, err := os.ReadFile(peerPath)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		var peers map[string]map[string]any
 		if err := json.Unmarshal(text, &peers); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", peerPath, err)
+			return nil, nil, nil, fmt.Errorf("%s: %w", peerPath, err)
 		}
 		seen := map[string]bool{}
 		for w, cols := range peers {
+			if w == "versions" { // what the peer ran on, printed under the table
+				var parts []string
+				for _, k := range sortedKeys(cols) {
+					parts = append(parts, fmt.Sprintf("%s %v", k, cols[k]))
+				}
+				notes = append(notes, fmt.Sprintf("peer versions (%s): %s", filepath.Base(peerPath), strings.Join(parts, ", ")))
+				continue
+			}
 			for col, v := range cols {
 				put(w, col, v)
-				if !seen[col] {
+				if !strings.HasSuffix(col, " first step") {
 					seen[col] = true
 				}
 			}
 		}
-		for _, col := range sortedKeys(seen) {
-			names = append(names, col)
-		}
+		names = append(names, sortedKeys(seen)...)
 	}
-	return extra, names, nil
+	return extra, names, notes, nil
 }

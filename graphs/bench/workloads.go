@@ -19,6 +19,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
 	"github.com/mnistzip/mnistzip/graphs/models"
+	"github.com/mnistzip/mnistzip/graphs/training"
 )
 
 // Workload is one training step to time: a model, a loss and the batch it trains on.
@@ -189,6 +190,12 @@ func (r Result) GFLOPs(w *Workload) float64 { return w.FLOPs / r.SecPerStep / 1e
 // Time builds the workload's trainer on backend, runs one warm-up step (compilation) and then steps
 // until minTime has passed (at least minSteps), returning seconds per step.
 func Time(backend backends.Backend, w *Workload, minSteps int, minTime time.Duration) (res Result) {
+	return TimeOnDevices(backend, w, 1, minSteps, minTime)
+}
+
+// TimeOnDevices is Time with each batch sharded across devices devices of backend (data parallelism,
+// as `mnistzip train --devices`).
+func TimeOnDevices(backend backends.Backend, w *Workload, devices, minSteps int, minTime time.Duration) (res Result) {
 	res = Result{Workload: w.Name, Backend: backend.Name()}
 	defer func() {
 		if r := recover(); r != nil {
@@ -199,15 +206,30 @@ func Time(backend backends.Backend, w *Workload, minSteps int, minTime time.Dura
 	ctx := context.New()
 	trainer := train.NewTrainer(backend, ctx, w.model, w.loss, optimizers.Adam().LearningRate(1e-3).Done(), nil, nil)
 	inputs, labels := w.inputs(rng), w.labels(rng)
+	step := func() error {
+		_, err := trainer.TrainStep(nil, inputs, labels)
+		return err
+	}
+	if devices > 1 {
+		dp, err := training.NewDataParallel(backend, devices, w.Batch)
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		step = func() error {
+			_, err := dp.Step(trainer, inputs, labels)
+			return err
+		}
+	}
 	start := time.Now()
-	if _, err := trainer.TrainStep(nil, inputs, labels); err != nil {
+	if err := step(); err != nil {
 		res.Err = err
 		return res
 	}
 	res.CompileSecs = time.Since(start).Seconds()
 	start = time.Now()
 	for res.Steps < minSteps || time.Since(start) < minTime {
-		if _, err := trainer.TrainStep(nil, inputs, labels); err != nil {
+		if err := step(); err != nil {
 			res.Err = err
 			return res
 		}

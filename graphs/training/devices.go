@@ -9,16 +9,16 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train"
 )
 
-// dataParallel shards every batch along its first axis across several devices of one backend with
+// DataParallel shards every batch along its first axis across several devices of one backend with
 // GoMLX's distributed package: the trainer's step graph is compiled once with XLA's automatic SPMD
 // partitioner (distributed.AutoSharding), weights and optimizer state replicated, each device running
 // the forward and backward pass of its slice of the batch, the gradients summed across devices.
-type dataParallel struct {
+type DataParallel struct {
 	spec *distributed.ShardingSpec
 }
 
-// newDataParallel checks that backend has devices devices and that batch splits evenly across them.
-func newDataParallel(backend backends.Backend, devices, batch int) (*dataParallel, error) {
+// NewDataParallel checks that backend has devices devices and that batch splits evenly across them.
+func NewDataParallel(backend backends.Backend, devices, batch int) (*DataParallel, error) {
 	have := backend.NumDevices()
 	if devices > have {
 		return nil, fmt.Errorf("--devices %d: backend %s has %d device(s)%s", devices, backend.Name(), have, devicesHint(backend))
@@ -34,7 +34,7 @@ func newDataParallel(backend backends.Backend, devices, batch int) (*dataParalle
 	if err != nil {
 		return nil, err
 	}
-	return &dataParallel{spec: spec}, nil
+	return &DataParallel{spec: spec}, nil
 }
 
 func devicesHint(backend backends.Backend) string {
@@ -44,8 +44,8 @@ func devicesHint(backend backends.Backend) string {
 	return ""
 }
 
-// step runs one training step on the sharded batch; it returns the metrics like Trainer.TrainStep.
-func (d *dataParallel) step(trainer *train.Trainer, inputs, targets []*tensors.Tensor) ([]*tensors.Tensor, error) {
+// Step runs one training step on the sharded batch; it returns the metrics like Trainer.TrainStep.
+func (d *DataParallel) Step(trainer *train.Trainer, inputs, targets []*tensors.Tensor) ([]*tensors.Tensor, error) {
 	shard := func(ts []*tensors.Tensor) ([]*distributed.Tensor, error) {
 		out := make([]*distributed.Tensor, len(ts))
 		for i, t := range ts {

@@ -118,12 +118,12 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 		return trainer.TrainStep(nil, inputs, targets)
 	}
 	if opt.Devices > 1 {
-		dp, err := newDataParallel(backend, opt.Devices, opt.Batch)
+		dp, err := NewDataParallel(backend, opt.Devices, opt.Batch)
 		if err != nil {
 			return nil, err
 		}
 		trainStep = func(inputs, targets []*tensors.Tensor) ([]*tensors.Tensor, error) {
-			return dp.step(trainer, inputs, targets)
+			return dp.Step(trainer, inputs, targets)
 		}
 	}
 	res = &Result{Ctx: ctx, History: state.History}
