@@ -24,6 +24,10 @@ func (c Choice) String() string {
 	return c.Backend + " (" + c.Reason + ")"
 }
 
+// XLAPluginDirEnv names extra folders (colon-separated) searched for PJRT plugins after go-xla's own
+// (PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, /usr/local/lib/go-xla, the system library path).
+const XLAPluginDirEnv = "MNISTZIP_XLA_DIR"
+
 // BackendSpecs lists the accepted specs, for help texts.
 const BackendSpecs = `auto | go | simplego | xla:cpu | xla:cuda | xla:/path/to/pjrt_plugin.so`
 

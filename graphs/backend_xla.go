@@ -46,10 +46,6 @@ func installedXLAPlugin() (name, path string, ok bool) {
 	return "", "", false
 }
 
-// XLAPluginDirEnv names extra folders (colon-separated) searched for PJRT plugins after go-xla's own
-// (PJRT_PLUGIN_LIBRARY_PATH, ~/.local/lib/go-xla, /usr/local/lib/go-xla, the system library path).
-const XLAPluginDirEnv = "MNISTZIP_XLA_DIR"
-
 // projectPluginDirs are the folders where this project's own installs put plugins: $MNISTZIP_XLA_DIR,
 // build/xla of the checkout whose bin/ holds the running binary (`make xla` installs there), and xla/
 // beside the binary (a copied bundle). go-xla fixes its search path when the program starts, so these

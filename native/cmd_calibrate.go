@@ -75,7 +75,7 @@ func init() {
 						name   string
 						report calibrate.Report
 					}{{"before", before}, {"after", after}} {
-						path := filepath.Join(*plots, fmt.Sprintf("%s-reliability-%s.png", c.Model, r.name))
+						path := filepath.Join(*plots, fmt.Sprintf("%s-reliability-%s.png", pictureName(c.Weights.Manifest), r.name))
 						title := fmt.Sprintf("%s, T = %.3f: ECE %.2f%%", c.Model, r.report.Temperature, 100*r.report.ECE)
 						if err := reliabilityDiagram(path, title, r.report); err != nil {
 							return err

@@ -46,7 +46,7 @@ func init() {
 				case "capsnet":
 					var c *evaluate.CapsNet
 					if c, err = evaluate.LoadCapsNet(backend, f); err == nil {
-						written, err = capsNetPictures(c, set, *n, *out)
+						written, err = capsNetPictures(c, pictureName(f.Manifest), set, *n, *out)
 					}
 				case "cnn", "densenet":
 					written, err = historyPicture(f.Manifest, *out, nil)
@@ -148,7 +148,7 @@ func historyPicture(m weights.Manifest, dir string, written []string) ([]string,
 	if len(history) == 0 {
 		return written, nil
 	}
-	path := filepath.Join(dir, m.Model+"-loss.png")
+	path := filepath.Join(dir, pictureName(m)+"-loss.png")
 	if err := lossCurves(path, m.Model+" training", history); err != nil {
 		return written, err
 	}
@@ -158,7 +158,7 @@ func historyPicture(m weights.Manifest, dir string, written []string) ([]string,
 // capsNetPictures writes the CapsNet's reconstructions (test digits over what the decoder makes of
 // the longest capsule) and, for the first test digit of three classes, the paper's perturbation grid:
 // each of the 16 dimensions of the winning capsule moved by −0.25…+0.25 in steps of 0.05.
-func capsNetPictures(c *evaluate.CapsNet, set *mnist.Set, n int, dir string) (written []string, err error) {
+func capsNetPictures(c *evaluate.CapsNet, name string, set *mnist.Set, n int, dir string) (written []string, err error) {
 	test := training.FromSet(set, 0, set.N)
 	r, err := c.Run(test.Images[:n*784], n)
 	if err != nil {
@@ -169,7 +169,7 @@ func capsNetPictures(c *evaluate.CapsNet, set *mnist.Set, n int, dir string) (wr
 		originals = append(originals, test.Images[i*784:(i+1)*784])
 		recons = append(recons, r.Reconstruction[i*784:(i+1)*784])
 	}
-	path := filepath.Join(dir, "capsnet-reconstructions.png")
+	path := filepath.Join(dir, name+"-reconstructions.png")
 	if err := writePNG(path, digitRows([][][]float32{originals, recons}, 2)); err != nil {
 		return nil, err
 	}
@@ -187,11 +187,20 @@ func capsNetPictures(c *evaluate.CapsNet, set *mnist.Set, n int, dir string) (wr
 		if err != nil {
 			return written, err
 		}
-		path := filepath.Join(dir, fmt.Sprintf("capsnet-perturbations-%d.png", digit))
+		path := filepath.Join(dir, fmt.Sprintf("%s-perturbations-%d.png", name, digit))
 		if err := writePNG(path, digitRows(rows, 1)); err != nil {
 			return written, err
 		}
 		written = append(written, path)
 	}
 	return written, nil
+}
+
+// pictureName is the file-name prefix of a model's pictures: the model, and "-paper" for a paper-size
+// network, so its pictures sit beside the small one's instead of replacing them.
+func pictureName(m weights.Manifest) string {
+	if size, _ := m.Config["size"].(string); size == "paper" {
+		return m.Model + "-paper"
+	}
+	return m.Model
 }

@@ -61,14 +61,17 @@ func init() {
 	})
 	register(&command{
 		name:    "install-xla",
-		summary: "Download and install the PJRT plugins for XLA (CPU, and CUDA when a GPU is present). Needs internet.",
+		summary: "Download and install the PJRT plugins for XLA (CPU, and CUDA when a GPU is present) from GitHub into ~/.local/lib/go-xla. Without GitHub: make xla installs the CPU plugin from the Python package index.",
 		usage:   "",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usagef("install-xla takes no arguments")
 				}
-				return graphs.InstallXLA()
+				if err := graphs.InstallXLA(); err != nil {
+					return fmt.Errorf("%w (without access to GitHub, `make xla` in a checkout installs the CPU plugin from the Python package index: pip download xla-cpu-pjrt==0.0.1)", err)
+				}
+				return nil
 			}
 		},
 	})
