@@ -150,7 +150,7 @@ TRAIN_densenet := --size small --epochs 8 --batch 128 --lr 2e-3 --lr-schedule co
 TRAIN_capsnet := --size small --epochs 3 --batch 64 --lr 1e-3 --lr-schedule cosine
 # The paper-size CapsNet trains on XLA CPU (1.8 s per step of batch 128 there, ~13 min per epoch alone;
 # ~11× that on the engine). Started in the XLA issue's session; rerunning make models resumes it.
-TRAIN_capsnet-paper := --size paper --epochs 20 --batch 128 --lr 1e-3 --lr-schedule cosine
+TRAIN_capsnet-paper := --size paper --epochs 5 --batch 128 --lr 1e-3 --lr-schedule cosine
 MODEL_capsnet-paper := capsnet
 BACKEND_capsnet-paper := auto
 AUTOENCODERS := ae dae sparse vae subpixel

@@ -118,7 +118,7 @@ func printStepTable(cols []benchColumn, minTime time.Duration, extra map[string]
 	names = append(names, extraNames...)
 	const width = 19
 	header := func(title string) {
-		fmt.Fprintf(stdout, "%s\n%-5s %s", title, "", padRunes("workload", 62))
+		fmt.Fprintf(stdout, "%s\n%-5s %s", title, "", padRunes("workload", 70))
 		for _, n := range names {
 			fmt.Fprintf(stdout, " %*s", width, n)
 		}
@@ -163,7 +163,7 @@ func printStepTable(cols []benchColumn, minTime time.Duration, extra map[string]
 				fastest = v
 			}
 		}
-		fmt.Fprintf(stdout, "%-5s %s", row.name, padRunes(row.description, 62))
+		fmt.Fprintf(stdout, "%-5s %s", row.name, padRunes(row.description, 70))
 		for i := range names {
 			if secs[i] > 0 {
 				cells[i] = fmt.Sprintf("%s (×%.2f)", formatSeconds(secs[i]), secs[i]/fastest)
@@ -178,7 +178,7 @@ func printStepTable(cols []benchColumn, minTime time.Duration, extra map[string]
 	fmt.Fprintln(stdout)
 	header("First step or call, seconds: graph building, compilation and one step (not in the table above)")
 	for r, row := range rows {
-		fmt.Fprintf(stdout, "%-5s %s", row.name, padRunes(row.description, 62))
+		fmt.Fprintf(stdout, "%-5s %s", row.name, padRunes(row.description, 70))
 		for i := range names {
 			cell := firsts[r][i]
 			if cell == "" {
