@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/gomlx/gomlx/backends"
 	"github.com/spf13/pflag"
 
@@ -35,9 +37,10 @@ func (m modelFlags) load(args []string) (*weights.File, backends.Backend, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	backend, _, err := m.backend.open()
+	backend, choice, err := m.backend.open()
 	if err != nil {
 		return nil, nil, err
 	}
+	fmt.Fprintf(stderr, "%s: backend %s\n", f.Manifest.Model, choice)
 	return f, backend, nil
 }
