@@ -46,7 +46,7 @@ xla:
 	@if echo "$(XLA_PLUGIN_SHA256)  $(XLA_PLUGIN)" | sha256sum -c --status 2>/dev/null; then echo "XLA CPU plugin already installed in $(XLA_PLUGIN)"; else \
 	  command -v pip >/dev/null && command -v python3 >/dev/null || { echo "make xla: pip or python3 not found (it downloads the $(XLA_WHEEL_PKG) wheel)" >&2; exit 1; }; \
 	  tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT; \
-	  pip download --quiet --no-deps --only-binary=:all: --platform manylinux_2_27_x86_64 --python-version 3.11 \
+	  pip download --quiet --retries 1 --timeout 20 --no-deps --only-binary=:all: --platform manylinux_2_27_x86_64 --python-version 3.11 \
 	    $(XLA_WHEEL_PKG) -d "$$tmp" || { echo "make xla: pip download $(XLA_WHEEL_PKG) failed (no network or no package index?)" >&2; exit 1; }; \
 	  echo "$(XLA_WHEEL_SHA256)  $$tmp/$(XLA_WHEEL)" | sha256sum -c --quiet || { echo "make xla: $(XLA_WHEEL) does not match its pinned SHA-256" >&2; exit 1; }; \
 	  mkdir -p $(XLA_DIR) && python3 -c 'import shutil, sys, zipfile; shutil.copyfileobj(zipfile.ZipFile(sys.argv[1]).open(sys.argv[2]), sys.stdout.buffer)' \
@@ -187,11 +187,11 @@ bench: build xla
 	PATH="$$PATH:$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -run '^$$' -bench 'W1Engine$$|W2Engine$$' -benchtime 3x ./graphs/bench | tee build/bench/wasm.txt
 	cd native/bench && npm install --no-audit --no-fund --loglevel=error
 	node native/bench/tfjs_bench.mjs 5 > build/bench/tfjs.json
-	test -x $(KERAS_VENV)/bin/python || python3 -m venv $(KERAS_VENV)
+	test -x $(KERAS_VENV)/bin/pip || { rm -rf $(KERAS_VENV) && python3 -m venv $(KERAS_VENV); }
 	$(KERAS_VENV)/bin/pip install --quiet $(KERAS_PINS)
 	$(KERAS_VENV)/bin/python native/bench/keras_bench.py 5 > build/bench/keras.json
 	$(MAKE) browser-bench
-	XLA_FLAGS=--xla_force_host_platform_device_count=2 $(BIN) bench --backends go,simplego,xla:cpu,xla:cpu@2 \
+	set -o pipefail; XLA_FLAGS=--xla_force_host_platform_device_count=2 $(BIN) bench --backends go,simplego,xla:cpu,xla:cpu@2 \
 	  --wasm-results build/bench/wasm.txt --peer-results build/bench/tfjs.json,build/bench/keras.json | tee build/bench/bench.txt
 	$(MAKE) codec-bench
 

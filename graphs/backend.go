@@ -63,16 +63,21 @@ func NewBackend(spec string) (b backends.Backend, choice Choice, err error) {
 	switch {
 	case spec == "" || spec == "auto":
 		choice.Spec = "auto"
-		if name, path, ok := installedXLAPlugin(); ok {
+		// Every installed plugin in turn (cuda, cpu, others): one that is present but does not load (a
+		// CUDA plugin on a machine without a GPU) must not keep auto from the next, nor make it fail.
+		names, paths := installedXLAPluginsInOrder()
+		var failures []string
+		for _, name := range names {
 			b, err = newXLA(name)
 			if err == nil {
 				choice.Backend = "xla:" + name
-				choice.Reason = "PJRT plugin found at " + path
+				choice.Reason = "PJRT plugin found at " + paths[name]
 				return b, choice, nil
 			}
-			// A plugin that is present but does not load (e.g. CUDA plugin without a GPU) must not make
-			// "auto" fail: fall through to the pure-Go engine and say why.
-			choice.Reason = fmt.Sprintf("PJRT plugin %s did not load: %v", path, err)
+			failures = append(failures, fmt.Sprintf("PJRT plugin %s did not load: %v", paths[name], err))
+		}
+		if len(failures) > 0 {
+			choice.Reason = strings.Join(failures, "; ")
 		} else {
 			choice.Reason = "no PJRT plugin installed"
 		}

@@ -13,6 +13,8 @@ const XLAAvailable = false
 
 func installedXLAPlugin() (name, path string, ok bool) { return "", "", false }
 
+func installedXLAPluginsInOrder() ([]string, map[string]string) { return nil, nil }
+
 // InstalledXLAPlugins lists the PJRT plugins found: none under js/wasm.
 func InstalledXLAPlugins() map[string]string { return nil }
 

@@ -27,23 +27,32 @@ func init() {
 // XLAAvailable reports whether this build can use XLA at all (native builds: yes; js/wasm: no).
 const XLAAvailable = true
 
-// installedXLAPlugin returns the preferred PJRT plugin present on this machine (cuda, then cpu, then any).
-func installedXLAPlugin() (name, path string, ok bool) {
-	plugins := InstalledXLAPlugins()
+// installedXLAPlugins returns the PJRT plugins present on this machine in the order auto tries them:
+// cuda, then cpu, then any other by name.
+func installedXLAPluginsInOrder() (names []string, paths map[string]string) {
+	paths = InstalledXLAPlugins()
 	for _, preferred := range []string{"cuda", "cpu"} {
-		if p, found := plugins[preferred]; found {
-			return preferred, p, true
+		if _, found := paths[preferred]; found {
+			names = append(names, preferred)
 		}
 	}
-	names := make([]string, 0, len(plugins))
-	for n := range plugins {
-		names = append(names, n)
+	var rest []string
+	for n := range paths {
+		if n != "cuda" && n != "cpu" {
+			rest = append(rest, n)
+		}
 	}
-	sort.Strings(names)
-	if len(names) > 0 {
-		return names[0], plugins[names[0]], true
+	sort.Strings(rest)
+	return append(names, rest...), paths
+}
+
+// installedXLAPlugin returns the preferred PJRT plugin present on this machine.
+func installedXLAPlugin() (name, path string, ok bool) {
+	names, paths := installedXLAPluginsInOrder()
+	if len(names) == 0 {
+		return "", "", false
 	}
-	return "", "", false
+	return names[0], paths[names[0]], true
 }
 
 // projectPluginDirs are the folders where this project's own installs put plugins: $MNISTZIP_XLA_DIR,
@@ -66,11 +75,12 @@ func projectPluginDirs() []string {
 	return dirs
 }
 
-// InstalledXLAPlugins lists the PJRT plugins found (name → path), for `mnistzip version`: go-xla's
-// own search first, then projectPluginDirs.
+// InstalledXLAPlugins lists the PJRT plugins found (name → path), for `mnistzip version`:
+// $MNISTZIP_XLA_DIR first (a user or make test naming a folder means that plugin), then go-xla's own
+// search, then the folders beside the binary.
 func InstalledXLAPlugins() map[string]string {
-	plugins := pjrt.AvailablePlugins()
-	for _, dir := range projectPluginDirs() {
+	plugins := map[string]string{}
+	add := func(dir string) {
 		matches, _ := filepath.Glob(filepath.Join(dir, "pjrt_c_api_*_plugin.so"))
 		for _, m := range matches {
 			name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "pjrt_c_api_"), "_plugin.so")
@@ -81,7 +91,30 @@ func InstalledXLAPlugins() map[string]string {
 			}
 		}
 	}
+	dirs := projectPluginDirs()
+	for _, d := range dirs[:envDirs()] {
+		add(d)
+	}
+	for name, path := range pjrt.AvailablePlugins() {
+		if _, taken := plugins[name]; !taken {
+			plugins[name] = path
+		}
+	}
+	for _, d := range dirs[envDirs():] {
+		add(d)
+	}
 	return plugins
+}
+
+// envDirs is how many of projectPluginDirs come from $MNISTZIP_XLA_DIR.
+func envDirs() int {
+	n := 0
+	for _, d := range strings.Split(os.Getenv(XLAPluginDirEnv), ":") {
+		if d != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func newXLA(plugin string) (backends.Backend, error) {
@@ -161,6 +194,9 @@ func checkPluginFile(path string) error {
 	}
 	if !st.Mode().IsRegular() {
 		return fmt.Errorf("PJRT plugin %s: not a regular file", path)
+	}
+	if runtime.GOOS != "linux" {
+		return nil // Mach-O and PE plugins: left to the loader's own checks
 	}
 	f, err := elf.Open(path)
 	if err != nil {

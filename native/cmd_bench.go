@@ -51,10 +51,13 @@ func init() {
 					fmt.Fprintln(stdout, n)
 				}
 				if !*skipOps {
-					bks := make([]backends.Backend, len(cols))
-					names := make([]string, len(cols))
-					for i, c := range cols {
-						bks[i], names[i] = c.backend, c.name
+					// Single ops run on one device: columns sharded across several are left out.
+					var bks []backends.Backend
+					var names []string
+					for _, c := range cols {
+						if c.devices == 1 {
+							bks, names = append(bks, c.backend), append(names, c.name)
+						}
 					}
 					printOpTable(names, bks, *minTime)
 				}
@@ -121,6 +124,9 @@ func printStepTable(cols []benchColumn, minTime time.Duration, extra map[string]
 		fmt.Fprintf(stdout, "%s\n%-5s %s", title, "", padRunes("workload", 70))
 		for _, n := range names {
 			fmt.Fprintf(stdout, " %*s", width, n)
+		}
+		if strings.HasPrefix(title, "Seconds") {
+			fmt.Fprintf(stdout, " %7s", "GFLOP/s")
 		}
 		fmt.Fprintln(stdout)
 	}

@@ -42,6 +42,11 @@ func convPhasesVJP(node *Node, vs []*Node, outputShape shapes.Shape) []*Node {
 	if !strided || p.channelGroups > 1 || p.batchGroups > 1 {
 		return stock
 	}
+	for _, pad := range p.paddings {
+		if pad[0] < 0 || pad[1] < 0 { // negative padding crops the input: left to GoMLX's gradient
+			return stock
+		}
+	}
 	x, kernel := node.Inputs()[0], node.Inputs()[1]
 	// The stock input gradient is left unused; XLA's dead-code elimination drops it before compiling.
 	return []*Node{convInputGradByPhases(x, kernel, vs[0], p), stock[1]}

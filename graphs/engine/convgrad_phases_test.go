@@ -31,6 +31,7 @@ func TestConvInputGradByPhases(t *testing.T) {
 		{[]int{2, 13, 3}, []int{4}, []int{3}, 2, true, false},          // 1-D
 		{[]int{1, 6, 5, 7, 2}, []int{3, 2, 3}, []int{2, 1, 2}, 2, true, false},
 		{[]int{2, 3, 9, 8}, []int{3, 3}, []int{2, 2}, 2, true, true},
+		{[]int{2, 8, 8, 2}, []int{4, 4}, []int{2, 2}, 3, true, false}, // even kernel: GoMLX's own gradient is wrong here
 	}
 	for _, tc := range cases {
 		name := fmt.Sprintf("in%v_k%v_s%v_o%d_same%v_first%v", tc.in, tc.kernel, tc.strides, tc.out, tc.same, tc.first)

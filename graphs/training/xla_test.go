@@ -3,6 +3,7 @@ package training
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -323,6 +324,30 @@ func TestXLADataParallel(t *testing.T) {
 				}
 			}
 		})
+	}
+	// A whole epoch on two devices (validation and the end-of-epoch checkpoint included), resumed on one;
+	// and a batch-norm model (moving averages updated under sharding).
+	ckpt := filepath.Join(t.TempDir(), "dp.ckpt")
+	opt := Options{Epochs: 1, Batch: 32, LR: 1e-3, Seed: 1, Devices: 2, Checkpoint: ckpt}
+	res, err := Run(xla, dense, train, val, opt, nil)
+	if err != nil || len(res.History) != 1 || !(res.History[0].ValLoss > 0) {
+		t.Fatalf("one epoch on 2 devices: %v (history %+v)", err, res)
+	}
+	opt.Epochs, opt.Devices, opt.Resume = 2, 1, true
+	if res, err = Run(xla, dense, train, val, opt, nil); err != nil || len(res.History) != 2 || !(res.History[1].ValLoss < res.History[0].ValLoss) {
+		t.Fatalf("resumed on 1 device: %v (history %+v)", err, res)
+	}
+	t.Logf("2-device epoch then 1-device resume: validation loss %.4f → %.4f", res.History[0].ValLoss, res.History[1].ValLoss)
+	dn, err := NewClassifierSpec("densenet", "small")
+	if err != nil {
+		t.Fatal(err)
+	}
+	densenet, err := ClassifierTask(dn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Run(xla, densenet, train, val, Options{Epochs: 1, Batch: 32, LR: 1e-3, Seed: 1, Devices: 2, MaxSteps: 3}, nil); err != nil {
+		t.Errorf("DenseNet (batch norm) on 2 devices: %v", err)
 	}
 	if _, err := Run(xla, dense, train, val, Options{Epochs: 1, Batch: 32, MaxSteps: 1, Devices: xla.NumDevices() + 1}, nil); err == nil {
 		t.Errorf("--devices %d on %d devices: no error", xla.NumDevices()+1, xla.NumDevices())

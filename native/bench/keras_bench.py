@@ -45,7 +45,8 @@ def w1():
         layers.Dense(784, activation="sigmoid"),
     ])
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
-    return lambda: model.train_on_batch(images(128), images(128))
+    x, y = images(128), images(128)
+    return lambda: model.train_on_batch(x, y)
 
 
 def w2():
