@@ -28,8 +28,9 @@ func init() {
 	register(&command{
 		name:    "version",
 		summary: "Print the version, the GoMLX version and the backends this machine can run.",
-		usage:   "",
+		usage:   "[--backend SPEC | --pjrt-plugin PATH]",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
+			bf := addBackendFlags(fs) // which backend to start and describe (default: what auto picks)
 			return func(args []string) error {
 				if len(args) > 0 {
 					return usagef("version takes no arguments")
@@ -49,11 +50,11 @@ func init() {
 						fmt.Fprintf(stdout, "XLA: PJRT plugin %q at %s\n", n, plugins[n])
 					}
 				}
-				b, choice, err := graphs.NewBackend("auto")
+				b, choice, err := bf.open()
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(stdout, "backend auto → %s\n", choice)
+				fmt.Fprintf(stdout, "backend %s → %s\n", choice.Spec, choice)
 				fmt.Fprintf(stdout, "  %s\n", b.Description())
 				return nil
 			}
