@@ -55,24 +55,36 @@ func installedXLAPlugin() (name, path string, ok bool) {
 	return names[0], paths[names[0]], true
 }
 
-// projectPluginDirs are the folders where this project's own installs put plugins: $MNISTZIP_XLA_DIR,
-// build/xla of the checkout whose bin/ holds the running binary (`make xla` installs there), and xla/
-// beside the binary (a copied bundle). go-xla fixes its search path when the program starts, so these
-// are searched here and the plugin is then loaded by its full path.
-func projectPluginDirs() []string {
+// envPluginDirs are the folders of $MNISTZIP_XLA_DIR.
+func envPluginDirs() []string {
 	var dirs []string
 	for _, d := range strings.Split(os.Getenv(XLAPluginDirEnv), ":") {
 		if d != "" {
 			dirs = append(dirs, d)
 		}
 	}
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			dir := filepath.Dir(exe)
-			dirs = append(dirs, filepath.Join(dir, "..", "build", "xla"), filepath.Join(dir, "xla"))
-		}
-	}
 	return dirs
+}
+
+// binaryPluginDirs are where this project's own installs put plugins relative to the running binary:
+// build/xla of the checkout whose bin/ holds it (`make xla` installs there), and xla/ beside it (a
+// copied bundle). go-xla fixes its search path when the program starts, so these folders are searched
+// here and the plugin is then loaded by its full path.
+func binaryPluginDirs() []string {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil
+	}
+	if exe, err = filepath.EvalSymlinks(exe); err != nil {
+		return nil
+	}
+	dir := filepath.Dir(exe)
+	return []string{filepath.Join(dir, "..", "build", "xla"), filepath.Join(dir, "xla")}
+}
+
+// pluginName is the name go-xla gives the plugin file path: pjrt_c_api_NAME_plugin.so → NAME.
+func pluginName(path string) string {
+	return strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "pjrt_c_api_"), "_plugin.so")
 }
 
 // InstalledXLAPlugins lists the PJRT plugins found (name → path), for `mnistzip version`:
@@ -80,41 +92,26 @@ func projectPluginDirs() []string {
 // search, then the folders beside the binary.
 func InstalledXLAPlugins() map[string]string {
 	plugins := map[string]string{}
-	add := func(dir string) {
-		matches, _ := filepath.Glob(filepath.Join(dir, "pjrt_c_api_*_plugin.so"))
-		for _, m := range matches {
-			name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(m), "pjrt_c_api_"), "_plugin.so")
-			if _, taken := plugins[name]; !taken {
-				if abs, err := filepath.Abs(m); err == nil {
-					plugins[name] = filepath.Clean(abs)
+	add := func(dirs []string) {
+		for _, dir := range dirs {
+			matches, _ := filepath.Glob(filepath.Join(dir, "pjrt_c_api_*_plugin.so"))
+			for _, m := range matches {
+				if _, taken := plugins[pluginName(m)]; !taken {
+					if abs, err := filepath.Abs(m); err == nil {
+						plugins[pluginName(m)] = filepath.Clean(abs)
+					}
 				}
 			}
 		}
 	}
-	dirs := projectPluginDirs()
-	for _, d := range dirs[:envDirs()] {
-		add(d)
-	}
+	add(envPluginDirs())
 	for name, path := range pjrt.AvailablePlugins() {
 		if _, taken := plugins[name]; !taken {
 			plugins[name] = path
 		}
 	}
-	for _, d := range dirs[envDirs():] {
-		add(d)
-	}
+	add(binaryPluginDirs())
 	return plugins
-}
-
-// envDirs is how many of projectPluginDirs come from $MNISTZIP_XLA_DIR.
-func envDirs() int {
-	n := 0
-	for _, d := range strings.Split(os.Getenv(XLAPluginDirEnv), ":") {
-		if d != "" {
-			n++
-		}
-	}
-	return n
 }
 
 func newXLA(plugin string) (backends.Backend, error) {
@@ -134,7 +131,7 @@ func newXLA(plugin string) (backends.Backend, error) {
 			return nil, errNoPlugin(name)
 		}
 	} else {
-		name = strings.TrimSuffix(strings.TrimPrefix(filepath.Base(path), "pjrt_c_api_"), "_plugin.so")
+		name = pluginName(path)
 	}
 	if err := checkPluginFile(path); err != nil {
 		return nil, err
