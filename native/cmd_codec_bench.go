@@ -15,10 +15,10 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mnistzip/mnistzip/codec/idx"
-	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/codec/mz"
 	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )

@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 )
 
 func init() {

@@ -9,8 +9,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/mnistzip/mnistzip/codec/idx"
-	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/codec/mz"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )

@@ -10,7 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
 
-	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/models"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"

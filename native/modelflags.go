@@ -6,7 +6,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/spf13/pflag"
 
-	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 

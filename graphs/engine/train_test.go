@@ -14,7 +14,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/train/losses"
 	"github.com/gomlx/gomlx/pkg/ml/train/optimizers"
 
-	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 )
 
 // TestSmallCNNTrains trains a CNN with every op family the models use (convolutions with stride 1 and

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/graphs/engine"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 	"github.com/mnistzip/mnistzip/graphs/xlatest"

@@ -5,8 +5,8 @@ import (
 	"math"
 	"testing"
 
-	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/graphs/engine"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/models/shipped"
 	"github.com/mnistzip/mnistzip/graphs/training"
 )

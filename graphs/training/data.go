@@ -8,7 +8,7 @@ import (
 
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 
-	"github.com/mnistzip/mnistzip/codec/mnist"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 )
 
 // Data is a set of MNIST digits ready for batching: pixels scaled to [0, 1].

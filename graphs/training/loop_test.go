@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mnistzip/mnistzip/codec/mnist"
 	"github.com/mnistzip/mnistzip/graphs/engine"
+	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/models"
 )
 
