@@ -52,6 +52,7 @@ func BitExactBackend() (backends.Backend, Choice, error) {
 //   - "xla:cpu", "xla:cuda", "xla:NAME" or "xla:/abs/path/plugin.so": that PJRT plugin, or a clear error
 //     saying how to install one.
 func NewBackend(spec string) (b backends.Backend, choice Choice, err error) {
+	engine.Install() // the engine's gradients, on every backend
 	spec = strings.TrimSpace(spec)
 	choice.Spec = spec
 	defer func() {

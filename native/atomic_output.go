@@ -1,91 +1,54 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"sync"
-	"syscall"
+	"strings"
+
+	"github.com/mnistzip/mnistzip/codec/atomicfile"
 )
 
-// atomicFile is an output file written under a temporary name in the same folder and renamed to its
-// real name only by commit, so an error or Ctrl-C never leaves a partial file under the real name.
-type atomicFile struct {
-	*os.File
-	path string
-	once sync.Once
-	stop func()
-}
-
-// createAtomic starts writing path with permissions mode (before the umask, as os.Create).
-func createAtomic(path string, force bool, mode os.FileMode) (*atomicFile, error) {
-	if _, err := os.Lstat(path); err == nil && !force {
-		return nil, fmt.Errorf("%s already exists (use -f to overwrite)", path)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return nil, err
-	}
-	if err := tmp.Chmod(mode &^ umask()); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return nil, err
-	}
-	a := &atomicFile{File: tmp, path: path}
-	// Ctrl-C or a termination signal: remove the temporary file, then die as the signal asks.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() {
-		select {
-		case s := <-sigs:
-			a.abort()
-			fmt.Fprintf(os.Stderr, "mnistzip: interrupted; %s not written\n", path)
-			code := 130
-			if s == syscall.SIGTERM {
-				code = 143
-			}
-			os.Exit(code)
-		case <-done:
-		}
-	}()
-	a.stop = func() { signal.Stop(sigs); close(done) }
-	return a, nil
-}
-
-// commit flushes the file to disk and gives it its real name.
-func (a *atomicFile) commit() error {
-	var err error
-	a.once.Do(func() {
-		defer a.stop()
-		if err = a.Sync(); err == nil {
-			err = a.Close()
-		} else {
-			a.Close()
-		}
-		if err == nil {
-			err = os.Rename(a.Name(), a.path)
-		}
-		if err != nil {
-			os.Remove(a.Name())
+// Outputs are written through codec/atomicfile: a temporary file renamed on commit, a device or FIFO
+// written in place, a directory refused, and on SIGINT, SIGTERM, SIGHUP or SIGQUIT the temporary
+// files removed and the process ended with status 128+signal. This line says what was lost.
+func init() {
+	atomicfile.OnSignal(func(sig os.Signal, outputs []string) {
+		if len(outputs) > 0 {
+			fmt.Fprintf(os.Stderr, "mnistzip: %v; %s not written\n", sig, strings.Join(outputs, ", "))
 		}
 	})
+}
+
+// atomicFile is an output file committed whole or not at all (see codec/atomicfile).
+type atomicFile struct{ *atomicfile.File }
+
+// createAtomic starts writing path; a new file gets permissions mode (before the umask, as
+// os.Create). An existing path is replaced (or a device written) only with force.
+func createAtomic(path string, force bool, mode os.FileMode) (*atomicFile, error) {
+	f, err := atomicfile.Create(path, atomicfile.Overwrite(force), atomicfile.Perm(mode))
+	if err != nil {
+		return nil, outputError(path, err)
+	}
+	return &atomicFile{f}, nil
+}
+
+// checkOutputPath fails at once for an output that Create would refuse later (an existing file
+// without force, a directory, a missing folder): before a long run, not after it.
+func checkOutputPath(path string, force bool) error {
+	return outputError(path, atomicfile.Check(path, atomicfile.Overwrite(force)))
+}
+
+// outputError words atomicfile's refusal of an existing output the CLI's way.
+func outputError(path string, err error) error {
+	if errors.Is(err, atomicfile.ErrExist) {
+		return fmt.Errorf("%s already exists (use -f to overwrite)", path)
+	}
 	return err
 }
 
-// abort removes the temporary file (a no-op after commit).
-func (a *atomicFile) abort() {
-	a.once.Do(func() {
-		defer a.stop()
-		a.Close()
-		os.Remove(a.Name())
-	})
-}
+// commit flushes the file to disk and gives it its real name.
+func (a *atomicFile) commit() error { return a.Commit() }
 
-// umask returns the process's file mode creation mask (reading it means setting it, briefly).
-func umask() os.FileMode {
-	m := syscall.Umask(0)
-	syscall.Umask(m)
-	return os.FileMode(m)
-}
+// abort removes the temporary file (a no-op after commit).
+func (a *atomicFile) abort() { _ = a.Abort() }

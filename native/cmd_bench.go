@@ -18,53 +18,71 @@ import (
 	"github.com/mnistzip/mnistzip/graphs/bench"
 )
 
+// benchOptions are bench's flags, checked.
+type benchOptions struct {
+	specs, peerResults []string
+	minTime            time.Duration
+	skipOps            bool
+	wasmResults        string
+}
+
 func init() {
 	register(&command{
 		name:    "bench",
 		summary: "Time the training workloads W1-W4 and CNN inference on several backends next to peers, in one table of ratios.",
 		usage:   "[--backends go,xla:cpu,xla:cpu@2] [--min-time 8s] [--wasm-results FILE] [--peer-results FILE]...",
-		setup: func(fs *pflag.FlagSet) func([]string) error {
-			specs := fs.StringSlice("backends", []string{"go", "simplego"}, "native backends to compare; BACKEND@N shards each batch across N devices (e.g. xla:cpu@2)")
-			minTime := fs.Duration("min-time", 8*time.Second, "minimum timing per workload and backend")
-			skipOps := fs.Bool("no-ops", false, "skip the per-op GFLOP/s table")
-			wasmResults := fs.String("wasm-results", "", "output of `go test -bench` of graphs/bench under js/wasm (Node), added as column go-wasm")
-			peerResults := fs.StringSlice("peer-results", nil, "JSON from bench/tfjs_bench.mjs or bench/keras_bench.py, added as columns (repeatable)")
-			return func(args []string) error {
+		define: func(fs *pflag.FlagSet) func([]string) (func() error, error) {
+			var o benchOptions
+			fs.StringSliceVar(&o.specs, "backends", []string{"go", "simplego"}, "native backends to compare; BACKEND@N shards each batch across N devices (e.g. xla:cpu@2)")
+			fs.DurationVar(&o.minTime, "min-time", 8*time.Second, "minimum timing per workload and backend (> 0)")
+			fs.BoolVar(&o.skipOps, "no-ops", false, "skip the per-op GFLOP/s table")
+			fs.StringVar(&o.wasmResults, "wasm-results", "", "output of `go test -bench` of graphs/bench under js/wasm (Node), added as column go-wasm")
+			fs.StringSliceVar(&o.peerResults, "peer-results", nil, "JSON from bench/tfjs_bench.mjs or bench/keras_bench.py, added as columns (repeatable)")
+			return func(args []string) (func() error, error) {
 				if len(args) > 0 {
-					return usagef("bench takes no arguments")
+					return nil, usagef("bench takes no arguments")
 				}
-				if *minTime <= 0 {
-					return usagef("--min-time %s: want a positive duration", *minTime)
+				if err := checkDuration("min-time", o.minTime, time.Millisecond, ""); err != nil {
+					return nil, err
 				}
-				extra, extraNames, notes, err := loadExtraResults(*wasmResults, *peerResults)
-				if err != nil {
-					return err
-				}
-				cols := make([]benchColumn, len(*specs))
-				for i, s := range *specs {
-					if cols[i], err = openBenchColumn(s); err != nil {
-						return err
+				for _, s := range o.specs {
+					if _, _, err := splitBenchSpec(s); err != nil {
+						return nil, err
 					}
 				}
-				printStepTable(cols, *minTime, extra, extraNames)
-				for _, n := range notes {
-					fmt.Fprintln(stdout, n)
-				}
-				if !*skipOps {
-					// Single ops run on one device: columns sharded across several are left out.
-					var bks []backends.Backend
-					var names []string
-					for _, c := range cols {
-						if c.devices == 1 {
-							bks, names = append(bks, c.backend), append(names, c.name)
-						}
-					}
-					printOpTable(names, bks, *minTime)
-				}
-				return nil
+				return func() error { return runBench(o) }, nil
 			}
 		},
 	})
+}
+
+func runBench(o benchOptions) error {
+	extra, extraNames, notes, err := loadExtraResults(o.wasmResults, o.peerResults)
+	if err != nil {
+		return err
+	}
+	cols := make([]benchColumn, len(o.specs))
+	for i, s := range o.specs {
+		if cols[i], err = openBenchColumn(s); err != nil {
+			return err
+		}
+	}
+	printStepTable(cols, o.minTime, extra, extraNames)
+	for _, n := range notes {
+		fmt.Fprintln(stdout, n)
+	}
+	if !o.skipOps {
+		// Single ops run on one device: columns sharded across several are left out.
+		var bks []backends.Backend
+		var names []string
+		for _, c := range cols {
+			if c.devices == 1 {
+				bks, names = append(bks, c.backend), append(names, c.name)
+			}
+		}
+		printOpTable(names, bks, o.minTime)
+	}
+	return nil
 }
 
 // benchColumn is one native backend of the table, possibly with its batches sharded across devices.
@@ -74,15 +92,26 @@ type benchColumn struct {
 	devices int
 }
 
-func openBenchColumn(spec string) (benchColumn, error) {
-	c := benchColumn{name: spec, devices: 1}
-	if at := strings.LastIndex(spec, "@"); at >= 0 {
-		n, err := strconv.Atoi(spec[at+1:])
-		if err != nil || n < 1 {
-			return c, usagef("--backends %s: want BACKEND@N with N ≥ 1 devices", spec)
-		}
-		spec, c.devices = spec[:at], n
+// splitBenchSpec reads a --backends entry: BACKEND or BACKEND@N (N devices).
+func splitBenchSpec(spec string) (backend string, devices int, err error) {
+	at := strings.LastIndex(spec, "@")
+	if at < 0 {
+		return spec, 1, nil
 	}
+	n, err := strconv.Atoi(spec[at+1:])
+	if err != nil || n < 1 || n > 1024 {
+		return "", 0, usagef("--backends %s: want BACKEND@N with N in 1…1024 devices", spec)
+	}
+	return spec[:at], n, nil
+}
+
+func openBenchColumn(spec string) (benchColumn, error) {
+	c := benchColumn{name: spec}
+	spec, devices, err := splitBenchSpec(spec)
+	if err != nil {
+		return c, err
+	}
+	c.devices = devices
 	b, _, err := graphs.NewBackend(spec)
 	if err != nil {
 		return c, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -37,46 +38,71 @@ var peerTools = []peerTool{
 	{"zstd -19", []string{"zstd", "-19", "-q", "-c"}, []string{"zstd", "-d", "-q", "-c"}},
 }
 
+// codecBenchOptions are codec-bench's flags, checked.
+type codecBenchOptions struct {
+	data, classifier, backend, model string
+	qualities                        []int
+	skipLossless, skipLossy          bool
+}
+
 func init() {
 	register(&command{
 		name:    "codec-bench",
 		summary: "Compare mnistzip's codec with gzip, bzip2, xz and zstd on the four MNIST files, and its lossy rate-distortion.",
 		usage:   "[--classifier W] [--qualities 1,3,5,7,9]",
-		setup: func(fs *pflag.FlagSet) func([]string) error {
-			dataDir := fs.String("data", mnist.DefaultDir, "MNIST data folder")
-			classifier := fs.String("classifier", "graphs/models/shipped/cnn.safetensors", "classifier judging the lossy reconstructions (\"\": skip)")
-			qualities := fs.IntSlice("qualities", []int{1, 3, 5, 7, 9}, "lossy qualities to measure")
-			skipLossless := fs.Bool("no-lossless", false, "only the lossy table")
-			skipLossy := fs.Bool("no-lossy", false, "only the lossless table")
-			backendSpec := fs.String("backend", "go", "backend running the classifier that scores lossy reconstructions (the codec itself always runs on the pure-Go engine): "+graphs.BackendSpecs)
-			model := fs.String("model", "", "autoencoder for the lossy table (default: the one built into mnistzip)")
-			return func(args []string) error {
+		define: func(fs *pflag.FlagSet) func([]string) (func() error, error) {
+			var o codecBenchOptions
+			fs.StringVar(&o.data, "data", mnist.DefaultDir, "MNIST data folder")
+			fs.StringVar(&o.classifier, "classifier", "graphs/models/shipped/cnn.safetensors", "classifier judging the lossy reconstructions (\"\": skip)")
+			fs.IntSliceVar(&o.qualities, "qualities", []int{1, 3, 5, 7, 9}, fmt.Sprintf("lossy qualities to measure, each 1…%d", mz.MaxQuality))
+			fs.BoolVar(&o.skipLossless, "no-lossless", false, "only the lossy table")
+			fs.BoolVar(&o.skipLossy, "no-lossy", false, "only the lossless table")
+			fs.StringVar(&o.backend, "backend", "go", "backend running the classifier that scores lossy reconstructions (the codec itself always runs on the pure-Go engine): "+graphs.BackendSpecs)
+			fs.StringVar(&o.model, "model", "", "autoencoder for the lossy table (default: the one built into mnistzip)")
+			return func(args []string) (func() error, error) {
 				if len(args) > 0 {
-					return usagef("codec-bench takes no arguments")
+					return nil, usagef("codec-bench takes no arguments")
 				}
-				tmp, err := os.MkdirTemp("", "mnistzip-codec-bench-")
-				if err != nil {
-					return err
-				}
-				defer os.RemoveAll(tmp)
-				if !*skipLossless {
-					if err := losslessTable(*dataDir, tmp); err != nil {
-						return err
+				for _, q := range o.qualities {
+					if err := checkInt("qualities", q, 1, mz.MaxQuality, ""); err != nil {
+						return nil, err
 					}
 				}
-				if !*skipLossy && len(*qualities) > 0 {
-					return lossyTable(*dataDir, *classifier, *backendSpec, *model, *qualities)
-				}
-				return nil
+				return func() error { return runCodecBench(o) }, nil
 			}
 		},
 	})
+}
+
+func runCodecBench(o codecBenchOptions) error {
+	tmp, err := os.MkdirTemp("", "mnistzip-codec-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if !o.skipLossless {
+		if err := losslessTable(o.data, tmp); err != nil {
+			return err
+		}
+	}
+	if !o.skipLossy && len(o.qualities) > 0 {
+		return lossyTable(o.data, o.classifier, o.backend, o.model, o.qualities)
+	}
+	return nil
 }
 
 func losslessTable(dataDir, tmp string) error {
 	files := []string{mnist.TrainImagesFile, mnist.TrainLabelsFile, mnist.TestImagesFile, mnist.TestLabelsFile}
 	fmt.Fprintf(stdout, "Lossless, byte-exact (bits per pixel for images, per byte for labels; times in seconds on %s)\n", cpuSummary())
 	fmt.Fprintf(stdout, "%-26s %-20s %11s %8s %9s %9s %8s\n", "file", "coder", "bytes", "bits", "compress", "restore", "× mz")
+	enc, err := mz.NewEncoder(mz.WithConcurrency(min(runtime.GOMAXPROCS(0), mz.MaxConcurrency)))
+	if err != nil {
+		return err
+	}
+	dec, err := mz.NewDecoder()
+	if err != nil {
+		return err
+	}
 	for _, name := range files {
 		h, data, err := idx.ReadFile(filepath.Join(dataDir, name))
 		if err != nil {
@@ -90,13 +116,13 @@ func losslessTable(dataDir, tmp string) error {
 		}
 		var packed bytes.Buffer
 		start := time.Now()
-		if _, err := mz.Compress(&packed, *h, data, mz.Options{}); err != nil {
+		if _, err := enc.Encode(&packed, bytes.NewReader(raw)); err != nil {
 			return err
 		}
 		ct := time.Since(start).Seconds()
 		var back bytes.Buffer
 		start = time.Now()
-		if _, err := mz.Decompress(bytes.NewReader(packed.Bytes()), &back, mz.DecompressOptions{}); err != nil {
+		if _, err := dec.Decode(&back, bytes.NewReader(packed.Bytes())); err != nil {
 			return err
 		}
 		dt := time.Since(start).Seconds()
@@ -166,7 +192,7 @@ func lossyTable(dataDir, classifierPath, backendSpec, modelPath string, qualitie
 		if err != nil {
 			return fmt.Errorf("classifier: %w (train it with make models, or pass --classifier \"\")", err)
 		}
-		if clf, err = evaluate.LoadClassifier(backend, w); err != nil {
+		if clf, err = loadClassifier(backend, w); err != nil {
 			return err
 		}
 	}
@@ -184,6 +210,10 @@ func lossyTable(dataDir, classifierPath, backendSpec, modelPath string, qualitie
 		return float64(right) / float64(set.N), nil
 	}
 	h := idx.Header{Type: idx.Ubyte, Dims: []int{set.N, 28, 28}}
+	dec, err := mz.NewDecoder(mz.WithModel(model))
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(stdout, "\nLossy, t10k-images (%d digits), autoencoder %s\n", set.N, model.ID())
 	fmt.Fprintf(stdout, "%-8s %10s %10s %10s %9s %12s %9s %9s\n", "quality", "bytes", "B/image", "bits/px", "PSNR dB", "CNN accuracy", "compress", "restore")
 	if clf != nil {
@@ -196,13 +226,18 @@ func lossyTable(dataDir, classifierPath, backendSpec, modelPath string, qualitie
 	for _, q := range qualities {
 		var packed bytes.Buffer
 		start := time.Now()
-		if _, err := mz.Compress(&packed, h, set.Images, mz.Options{Lossy: true, Quality: q, Model: model}); err != nil {
+		enc, err := mz.NewEncoder(mz.WithLossy(q), mz.WithModel(model))
+		if err != nil {
+			return err
+		}
+		head, _ := h.MarshalBinary()
+		if _, err := enc.Encode(&packed, io.MultiReader(bytes.NewReader(head), bytes.NewReader(set.Images))); err != nil {
 			return err
 		}
 		ct := time.Since(start).Seconds()
 		var back bytes.Buffer
 		start = time.Now()
-		if _, err := mz.Decompress(bytes.NewReader(packed.Bytes()), &back, mz.DecompressOptions{Model: model}); err != nil {
+		if _, err := dec.Decode(&back, bytes.NewReader(packed.Bytes())); err != nil {
 			return err
 		}
 		dt := time.Since(start).Seconds()

@@ -2,22 +2,28 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/pflag"
+	"golang.org/x/term"
 
 	"github.com/mnistzip/mnistzip/codec/idx"
 	"github.com/mnistzip/mnistzip/codec/mz"
 	"github.com/mnistzip/mnistzip/graphs"
+	"github.com/mnistzip/mnistzip/graphs/codecmodel"
 	"github.com/mnistzip/mnistzip/graphs/models/shipped"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
+
+// The GoMLX autoencoder is the codec's model: this host wires the two.
+var _ mz.Autoencoder = (*codecmodel.Model)(nil)
 
 // codecFlags are the gzip-like flags compress and decompress share.
 type codecFlags struct {
@@ -31,13 +37,13 @@ func addCodecFlags(fs *pflag.FlagSet) codecFlags {
 		output: fs.StringP("output", "o", "", "output file (default: FILE.mz / FILE without .mz)"),
 		stdout: fs.BoolP("stdout", "c", false, "write to standard output and keep the input"),
 		keep:   fs.BoolP("keep", "k", false, "keep the input file"),
-		force:  fs.BoolP("force", "f", false, "overwrite the output file"),
-		verify: fs.Bool("verify", false, "decompress in memory and compare before reporting success"),
+		force:  fs.BoolP("force", "f", false, "overwrite the output file (and write compressed data to a terminal)"),
+		verify: fs.Bool("verify", false, "decompress the output as it is written and check it restores the input before reporting success"),
 		model:  fs.String("model", "", "autoencoder weights (default: the ones built into mnistzip)"),
 	}
 }
 
-// loadModel returns a loader of the autoencoder: --model's weights or the embedded default.
+// loadModel loads the autoencoder: --model's weights or the embedded default.
 func (f codecFlags) loadModel() (mz.Autoencoder, error) {
 	var w *weights.File
 	var err error
@@ -53,7 +59,25 @@ func (f codecFlags) loadModel() (mz.Autoencoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return mz.LoadModel(backend, w)
+	m, err := codecmodel.Load(backend, w)
+	switch {
+	case err != nil && *f.model != "":
+		return nil, fmt.Errorf("--model %s: %w", *f.model, err)
+	case err != nil:
+		return nil, err
+	}
+	return m, nil
+}
+
+// modelLoader loads the model on first use only (files that need none never pay for it), once.
+func (f codecFlags) modelLoader() func(string) (mz.Autoencoder, error) {
+	var once sync.Once
+	var m mz.Autoencoder
+	var err error
+	return func(string) (mz.Autoencoder, error) {
+		once.Do(func() { m, err = f.loadModel() })
+		return m, err
+	}
 }
 
 // paths resolves the input and output of a (de)compression: "-" is standard input; the output is
@@ -79,15 +103,27 @@ func (f codecFlags) paths(args []string, rename func(string) (string, error)) (i
 	return in, out, nil
 }
 
-func readInput(path string) ([]byte, error) {
+// openInput opens path ("-": standard input) for streaming.
+func openInput(path string) (io.Reader, func(), error) {
 	if path == "-" {
-		return io.ReadAll(bufio.NewReader(os.Stdin))
+		return bufio.NewReaderSize(os.Stdin, 1<<20), func() {}, nil
 	}
-	return os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	return bufio.NewReaderSize(f, 1<<20), func() { f.Close() }, nil
+}
+
+// stdoutIsTerminal reports whether the command's standard output is a terminal.
+func stdoutIsTerminal() bool {
+	f, ok := stdout.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // writeOutput writes through fill to path ("-": standard output) atomically, then removes the input
-// unless asked to keep it.
+// unless asked to keep it. The output file is created at fill's first write, so an input refused on
+// its header leaves nothing behind, not even for a moment.
 func (f codecFlags) writeOutput(in, out string, fill func(io.Writer) error) error {
 	if out == "-" {
 		// Spooled to a temporary file first: nothing reaches standard output unless it all
@@ -114,32 +150,60 @@ func (f codecFlags) writeOutput(in, out string, fill func(io.Writer) error) erro
 	if err := checkOutput(in, out, *f.force); err != nil {
 		return err
 	}
+	if err := checkOutputPath(out, *f.force); err != nil {
+		return err // a missing folder, say: before the work
+	}
 	mode := os.FileMode(0o666) // like gzip: the input's permissions, else what os.Create gives
 	if in != "-" {
 		if info, err := os.Stat(in); err == nil {
 			mode = info.Mode().Perm()
 		}
 	}
-	a, err := createAtomic(out, *f.force, mode)
+	lf := &lazyOutput{create: func() (*atomicFile, error) { return createAtomic(out, *f.force, mode) }}
+	err := fill(lf)
+	if lf.err != nil {
+		return lf.err // the output's own error, not the input's
+	}
+	if err == nil && lf.file == nil {
+		_, err = lf.Write(nil) // an empty output (no .mz file is, but the file must exist)
+	}
+	if err == nil {
+		err = lf.w.Flush()
+	}
 	if err != nil {
+		if lf.file != nil {
+			lf.file.abort()
+		}
 		return err
 	}
-	w := bufio.NewWriterSize(a, 1<<20)
-	if err := fill(w); err != nil {
-		a.abort()
-		return err
-	}
-	if err := w.Flush(); err != nil {
-		a.abort()
-		return err
-	}
-	if err := a.commit(); err != nil {
+	if err := lf.file.commit(); err != nil {
 		return err
 	}
 	if in != "-" && !*f.keep && !*f.stdout {
 		return os.Remove(in)
 	}
 	return nil
+}
+
+// lazyOutput creates the atomic output file at the first write.
+type lazyOutput struct {
+	create func() (*atomicFile, error)
+	file   *atomicFile
+	w      *bufio.Writer
+	err    error
+}
+
+func (l *lazyOutput) Write(p []byte) (int, error) {
+	if l.file == nil {
+		if l.err == nil {
+			l.file, l.err = l.create()
+		}
+		if l.err != nil {
+			return 0, l.err
+		}
+		l.w = bufio.NewWriterSize(l.file, 1<<20)
+	}
+	return l.w.Write(p)
 }
 
 // checkOutput refuses an output that exists (without force) or that is the input itself under
@@ -162,10 +226,10 @@ func progressFunc(verb string) (func(done, total int64), func()) {
 	var bar *progressbar.ProgressBar
 	return func(done, total int64) {
 			if bar == nil {
-				bar = newBar(int(total), verb)
+				bar = newBar(int(min(total, 1<<31-1)), verb)
 			}
 			if bar != nil {
-				_ = bar.Set(int(done))
+				_ = bar.Set(int(min(done, 1<<31-1)))
 			}
 		}, func() {
 			if bar != nil {
@@ -174,94 +238,26 @@ func progressFunc(verb string) (func(done, total int64), func()) {
 		}
 }
 
+// compressFlags are compress's flags.
+type compressFlags struct {
+	codecFlags
+	lossy, hints   *bool
+	quality        *int
+	qualityChanged func() bool
+}
+
 func init() {
 	register(&command{
 		name:    "compress",
 		summary: "Compress an MNIST (IDX) file to .mz: lossless by default, or the autoencoder's codes only with --lossy.",
-		usage:   "[-o OUT] [-c] [-k] [-f] [--lossy [--quality Q]] [--model W] [--verify] FILE|-",
+		usage:   "[-o OUT] [-c] [-k] [-f] [--lossy [--quality Q]] [--ae-hints] [--model W] [--verify] FILE|-",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
-			cf := addCodecFlags(fs)
-			lossy := fs.Bool("lossy", false, "keep only the autoencoder's quantized codes; decompression gives its reconstructions")
-			quality := fs.Int("quality", mz.DefaultQuality, fmt.Sprintf("lossy quality, 1 (smallest) to %d (closest)", mz.MaxQuality))
-			hints := fs.Bool("ae-hints", false, "lossless: also try the autoencoder's reconstruction as pixel context, per chunk where smaller (slower)")
-			return func(args []string) error {
-				in, out, err := cf.paths(args, func(p string) (string, error) {
-					if strings.HasSuffix(p, ".mz") {
-						return "", fmt.Errorf("%s already has the .mz suffix", p)
-					}
-					return p + ".mz", nil
-				})
-				if err != nil {
-					return err
-				}
-				if fs.Changed("quality") && !*lossy {
-					return usagef("--quality needs --lossy")
-				}
-				if *quality < 1 || *quality > mz.MaxQuality {
-					return usagef("--quality %d is not in 1…%d", *quality, mz.MaxQuality)
-				}
-				if out != "-" {
-					if err := checkOutput(in, out, *cf.force); err != nil {
-						return err // before the work, not after it
-					}
-				}
-				raw, err := readInput(in)
-				if err != nil {
-					return err
-				}
-				h, data, err := idx.ReadAll(bytes.NewReader(raw), idx.MaxDataSize(-1))
-				if err != nil {
-					return fmt.Errorf("%s: %w", in, err)
-				}
-				gzipped := len(raw) > 2 && raw[0] == 0x1f && raw[1] == 0x8b
-				opt := mz.Options{Lossy: *lossy, Quality: *quality, AEHints: *hints}
-				if *lossy || *hints {
-					if opt.Model, err = cf.loadModel(); err != nil {
-						return err
-					}
-				}
-				progress, clearBar := progressFunc("compressing")
-				opt.Progress = progress
-				start := time.Now()
-				var packed bytes.Buffer
-				st, err := mz.Compress(&packed, *h, data, opt)
-				clearBar()
-				if err != nil {
-					return fmt.Errorf("%s: %w", in, err)
-				}
-				elapsed := time.Since(start)
-				if *cf.verify {
-					var back bytes.Buffer
-					if _, err := mz.Decompress(bytes.NewReader(packed.Bytes()), &back, mz.DecompressOptions{Model: opt.Model}); err != nil {
-						return fmt.Errorf("%s: verify: %w", in, err)
-					}
-					idxHead, _ := h.MarshalBinary()
-					if !*lossy && (!bytes.Equal(back.Bytes()[:len(idxHead)], idxHead) || !bytes.Equal(back.Bytes()[len(idxHead):], data)) {
-						return fmt.Errorf("%s: verify: %w", in, mz.ErrNotReproduced)
-					}
-				}
-				if err := cf.writeOutput(in, out, func(w io.Writer) error { _, err := w.Write(packed.Bytes()); return err }); err != nil {
-					return err
-				}
-				name := out
-				if out == "-" {
-					name = "standard output"
-				}
-				mode := "lossless"
-				if *lossy {
-					mode = fmt.Sprintf("lossy, quality %d", *quality)
-				}
-				note := ""
-				if gzipped {
-					note = " (input was gzip-compressed: decompression restores the raw IDX)"
-				}
-				if *cf.verify {
-					note += ", verified"
-				}
-				fmt.Fprintf(stderr, "%s → %s: %s, %d → %d bytes (%.2f%%, %.3f bits per %s) in %s%s\n", in, name, mode,
-					st.In, st.Out, 100*float64(st.Out)/float64(st.In), 8*float64(st.Out)/float64(len(data)), map[bool]string{true: "pixel", false: "data byte"}[h.Type == idx.Ubyte && len(h.Dims) == 3], formatDuration(elapsed), note)
-				return nil
-			}
+			f := compressFlags{codecFlags: addCodecFlags(fs)}
+			f.lossy = fs.Bool("lossy", false, "keep only the autoencoder's quantized codes; decompression gives its reconstructions")
+			f.quality = fs.Int("quality", mz.DefaultQuality, fmt.Sprintf("lossy quality, 1 (smallest) to %d (closest)", mz.MaxQuality))
+			f.hints = fs.Bool("ae-hints", false, "lossless: also try the autoencoder's reconstruction as pixel context, per chunk where smaller (slower)")
+			f.qualityChanged = func() bool { return fs.Changed("quality") }
+			return func(args []string) error { return runCompress(f, args) }
 		},
 	})
 	register(&command{
@@ -269,41 +265,176 @@ func init() {
 		summary: "Restore an IDX file from .mz (byte-exact for lossless files).",
 		usage:   "[-o OUT] [-c] [-k] [-f] [--model W] FILE|-",
 		setup: func(fs *pflag.FlagSet) func([]string) error {
-			cf := addCodecFlags(fs)
-			return func(args []string) error {
-				in, out, err := cf.paths(args, func(p string) (string, error) {
-					if !strings.HasSuffix(p, ".mz") || len(p) == len(".mz") {
-						return "", fmt.Errorf("%s: unknown suffix, want .mz (or name the output with -o)", p)
-					}
-					return strings.TrimSuffix(p, ".mz"), nil
-				})
-				if err != nil {
-					return err
-				}
-				if *cf.verify {
-					return usagef("--verify is a compress flag: decompression always checks the restored bytes' SHA-256")
-				}
-				var src io.Reader = os.Stdin
-				if in != "-" {
-					file, err := os.Open(in)
-					if err != nil {
-						return err
-					}
-					defer file.Close()
-					src = file
-				}
-				progress, clearBar := progressFunc("decompressing")
-				opt := mz.DecompressOptions{Progress: progress, LoadModel: func(id string) (mz.Autoencoder, error) { return cf.loadModel() }}
-				err = cf.writeOutput(in, out, func(w io.Writer) error {
-					_, err := mz.Decompress(src, w, opt)
-					clearBar()
-					return err
-				})
-				if err != nil && in != "-" && !strings.HasPrefix(err.Error(), in+":") {
-					return fmt.Errorf("%s: %w", in, err)
-				}
-				return err
-			}
+			f := addCodecFlags(fs)
+			return func(args []string) error { return runDecompress(f, args) }
 		},
+	})
+}
+
+// errTerminal: compressed bytes would garble a terminal (gzip refuses the same way).
+var errTerminal = errors.New("compressed data not written to a terminal (use -f to force)")
+
+func runCompress(f compressFlags, args []string) error {
+	in, out, err := f.paths(args, func(p string) (string, error) {
+		if strings.HasSuffix(p, ".mz") {
+			return "", fmt.Errorf("%s already has the .mz suffix", p)
+		}
+		return p + ".mz", nil
+	})
+	if err != nil {
+		return err
+	}
+	if f.qualityChanged() && !*f.lossy {
+		return usagef("--quality needs --lossy")
+	}
+	if err := checkInt("quality", *f.quality, 1, mz.MaxQuality, ""); err != nil {
+		return err
+	}
+	if *f.lossy && *f.hints {
+		return usagef("--ae-hints is for lossless compression: not with --lossy")
+	}
+	if out == "-" && !*f.force && stdoutIsTerminal() {
+		return errTerminal
+	}
+	if out != "-" {
+		if err := checkOutput(in, out, *f.force); err != nil {
+			return err // before the work, not after it
+		}
+	}
+	src, closeInput, err := openInput(in)
+	if err != nil {
+		return err
+	}
+	defer closeInput()
+	progress, clearBar := progressFunc("compressing")
+	loader := f.modelLoader()
+	opts := []mz.Option{mz.WithProgress(progress), mz.WithModelLoader(loader)}
+	if *f.lossy {
+		opts = append(opts, mz.WithLossy(*f.quality))
+	}
+	if *f.hints {
+		opts = append(opts, mz.WithAEHints(true))
+	}
+	enc, err := mz.NewEncoder(opts...)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	var st mz.Stats
+	err = f.writeOutput(in, out, func(w io.Writer) error {
+		var err error
+		if *f.verify {
+			st, err = encodeVerified(enc, w, src, mz.WithModelLoader(loader))
+		} else {
+			st, err = enc.Encode(w, src)
+		}
+		clearBar()
+		if err != nil {
+			return fmt.Errorf("%s: %w", in, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	name := out
+	if out == "-" {
+		name = "standard output"
+	}
+	mode := "lossless"
+	if *f.lossy {
+		mode = fmt.Sprintf("lossy, quality %d", *f.quality)
+	}
+	note := ""
+	if st.Gzipped {
+		note = " (input was gzip-compressed: decompression restores the raw IDX)"
+	}
+	if *f.verify {
+		note += ", verified"
+	}
+	unit := "data byte"
+	if h := st.IDX; h.Type == idx.Ubyte && len(h.Dims) == 3 {
+		unit = "pixel"
+	}
+	fmt.Fprintf(stderr, "%s → %s: %s, %d → %d bytes (%.2f%%, %.3f bits per %s) in %s%s\n", in, name, mode,
+		st.In, st.Out, 100*float64(st.Out)/float64(st.In), 8*float64(st.Out)/float64(st.IDX.DataSize()), unit, formatDuration(elapsed), note)
+	return nil
+}
+
+// encodeVerified compresses src to w while a Decoder restores what is written, alongside: the file
+// is verified once the Decoder has checked every chunk and the SHA-256 of the whole restored file
+// against the one the Encoder recorded from the input, and restored as many bytes as were read.
+func encodeVerified(enc *mz.Encoder, w io.Writer, src io.Reader, opts ...mz.Option) (mz.Stats, error) {
+	dec, err := mz.NewDecoder(opts...)
+	if err != nil {
+		return mz.Stats{}, err
+	}
+	pr, pw := io.Pipe()
+	type result struct {
+		restored int64
+		err      error
+	}
+	verified := make(chan result, 1)
+	go func() {
+		var n countingWriter
+		_, err := dec.Decode(&n, pr)
+		if err != nil {
+			err = fmt.Errorf("verify: %w", err)
+		}
+		pr.CloseWithError(err) // a failure stops the Encoder at its next write
+		verified <- result{int64(n), err}
+	}()
+	st, err := enc.Encode(io.MultiWriter(w, pw), src)
+	pw.CloseWithError(err)
+	v := <-verified
+	switch {
+	case err != nil:
+		return st, err
+	case v.err != nil:
+		return st, v.err
+	case v.restored != st.In:
+		return st, fmt.Errorf("verify: %w: %d bytes restored of %d", mz.ErrNotReproduced, v.restored, st.In)
+	}
+	return st, nil
+}
+
+type countingWriter int64
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
+
+func runDecompress(f codecFlags, args []string) error {
+	in, out, err := f.paths(args, func(p string) (string, error) {
+		if !strings.HasSuffix(p, ".mz") || len(p) == len(".mz") {
+			return "", fmt.Errorf("%s: unknown suffix, want .mz (or name the output with -o)", p)
+		}
+		return strings.TrimSuffix(p, ".mz"), nil
+	})
+	if err != nil {
+		return err
+	}
+	if *f.verify {
+		return usagef("--verify is a compress flag: decompression always checks the restored bytes' SHA-256")
+	}
+	src, closeInput, err := openInput(in)
+	if err != nil {
+		return err
+	}
+	defer closeInput()
+	progress, clearBar := progressFunc("decompressing")
+	dec, err := mz.NewDecoder(mz.WithProgress(progress), mz.WithModelLoader(f.modelLoader()))
+	if err != nil {
+		return err
+	}
+	return f.writeOutput(in, out, func(w io.Writer) error {
+		_, err := dec.Decode(w, src)
+		clearBar()
+		if err != nil && in != "-" {
+			return fmt.Errorf("%s: %w", in, err)
+		}
+		return err
 	})
 }

@@ -16,7 +16,7 @@ import (
 const eceBins = 15
 
 func evalClassifier(backend backends.Backend, f *weights.File, path string, data *training.Data, batch int, asJSON, record bool) error {
-	c, err := evaluate.LoadClassifier(backend, f)
+	c, err := loadClassifier(backend, f)
 	if err != nil {
 		return err
 	}

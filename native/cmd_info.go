@@ -11,7 +11,6 @@ import (
 	"github.com/mnistzip/mnistzip/codec/idx"
 	"github.com/mnistzip/mnistzip/codec/mz"
 	"github.com/mnistzip/mnistzip/graphs/mnist"
-	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
@@ -20,28 +19,33 @@ func init() {
 		name:    "info",
 		summary: "Describe IDX files (raw or gzip), weights files and .mz archives.",
 		usage:   "FILE...",
-		setup: func(fs *pflag.FlagSet) func([]string) error {
+		define: func(fs *pflag.FlagSet) func([]string) (func() error, error) {
 			histogram := fs.Bool("histogram", true, "for IDX label files (N ubyte), print the class histogram")
-			return func(args []string) error {
+			return func(args []string) (func() error, error) {
 				if len(args) == 0 {
-					return usagef("info needs at least one FILE")
+					return nil, usagef("info needs at least one FILE")
 				}
-				var firstErr error
-				for _, path := range args {
-					if err := describe(path, *histogram); err != nil {
-						fmt.Fprintf(stderr, "mnistzip info: %v\n", oneLine(err))
-						if firstErr == nil {
-							firstErr = err
-						}
-					}
-				}
-				if firstErr != nil {
-					return errAlreadyReported
-				}
-				return nil
+				return func() error { return runInfo(args, *histogram) }, nil
 			}
 		},
 	})
+}
+
+// runInfo describes each file, reporting each failure on its own line (exit 1 if any).
+func runInfo(paths []string, histogram bool) error {
+	var firstErr error
+	for _, path := range paths {
+		if err := describe(path, histogram); err != nil {
+			fmt.Fprintf(stderr, "mnistzip info: %v\n", oneLine(err))
+			if firstErr == nil {
+				firstErr = err
+			}
+		}
+	}
+	if firstErr != nil {
+		return errAlreadyReported
+	}
+	return nil
 }
 
 // errAlreadyReported makes the command exit 1 without printing again.
@@ -67,26 +71,24 @@ func describe(path string, histogram bool) error {
 		}
 		w, err := weights.Decode(data)
 		if err != nil {
-			return fmt.Errorf("%s: %w", path, err)
+			return fmt.Errorf("%s: damaged weights file: %w", path, err)
 		}
 		id, _ := w.ID()
 		fmt.Fprintf(stdout, "%s: mnistzip weights, model %q, %d tensors, %d parameters, id %s\n", path, w.Manifest.Model, len(w.Tensors), w.NumParams(), id)
 		if w.Manifest.Command != "" {
 			fmt.Fprintf(stdout, "  trained by: %s (seed %d)\n", w.Manifest.Command, w.Manifest.Seed)
 		}
-		if epoch, ok := w.Manifest.ConfigInt("checkpoint_epoch"); ok {
+		rec, _ := w.Manifest.TrainingRecord()
+		if c := rec.Checkpoint; c != nil {
 			// A checkpoint: where the run stands and the validation losses so far.
-			step, _ := w.Manifest.ConfigInt("checkpoint_step")
-			epochs, _ := w.Manifest.ConfigInt("epochs")
-			fmt.Fprintf(stdout, "  checkpoint: %d of %d epochs done, %d steps into the next\n", epoch, epochs, step)
-			for _, h := range training.DecodeHistory(w.Manifest.Config["checkpoint_history"]) {
+			fmt.Fprintf(stdout, "  checkpoint: %d of %d epochs done, %d steps into the next\n", c.Epoch, rec.Epochs, c.Step)
+			for _, h := range rec.History {
 				fmt.Fprintf(stdout, "  epoch %d: train loss %.5f, validation loss %.5f, %.0f s\n", h.Epoch, h.TrainLoss, h.ValLoss, h.Seconds)
 			}
-		}
-		if h := training.DecodeHistory(w.Manifest.Config["history"]); len(h) > 0 {
+		} else if h := rec.History; len(h) > 0 {
 			fmt.Fprintf(stdout, "  trained %d epochs, %.0f s per epoch at the end\n", len(h), h[len(h)-1].Seconds)
 		}
-		if t, ok := w.Manifest.ConfigFloat("temperature"); ok {
+		if t, ok := w.Manifest.SoftmaxTemperature(); ok {
 			fmt.Fprintf(stdout, "  calibrated: softmax temperature %.4f\n", t)
 		}
 		for _, k := range sortedKeys(w.Manifest.Metrics) {
@@ -94,9 +96,12 @@ func describe(path string, histogram bool) error {
 		}
 		return nil
 	}
-	h, data, err := idx.ReadFile(path)
+	h, data, err := readIDX(path)
+	if errors.Is(err, idx.ErrBadMagic) {
+		return fmt.Errorf("%s: neither a valid weights file nor an IDX or .mz file (%v)", path, err)
+	}
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: damaged IDX file: %w", path, err)
 	}
 	fmt.Fprintf(stdout, "%s: %s\n", path, h)
 	if histogram && h.Type == idx.Ubyte && h.Rank() == 1 {
@@ -106,6 +111,16 @@ func describe(path string, histogram bool) error {
 		}
 	}
 	return nil
+}
+
+// readIDX reads an IDX file (raw or gzip) with errors that do not repeat its name.
+func readIDX(path string) (*idx.Header, []byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	return idx.ReadAll(f)
 }
 
 // describeMZ prints a .mz file's mode, model, sizes and chunks (checking the chunks' CRCs).

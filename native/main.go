@@ -20,12 +20,29 @@ const (
 	exitUsage   = 2
 )
 
-// command is one subcommand: its flags are defined by setup, run gets the positional arguments.
+// command is one subcommand. define declares its flags on fs and returns parse; parse checks every
+// flag's value and the positional arguments and returns the work to do, having read and written
+// nothing that lasts (tests call it alone). A bad value is a usageError naming the flag and its
+// allowed range, so it fails before any data is loaded or graph compiled.
 type command struct {
 	name    string
 	summary string
 	usage   string // argument synopsis after the command name
-	setup   func(fs *pflag.FlagSet) func(args []string) error
+	define  func(fs *pflag.FlagSet) (parse func(args []string) (run func() error, err error))
+	// setup is the older form, a run function that checks as it goes (compress, decompress): used
+	// when define is nil.
+	setup func(fs *pflag.FlagSet) func(args []string) error
+}
+
+// parser defines c's flags on fs and returns its parse function.
+func (c *command) parser(fs *pflag.FlagSet) func(args []string) (func() error, error) {
+	if c.define != nil {
+		return c.define(fs)
+	}
+	run := c.setup(fs)
+	return func(args []string) (func() error, error) {
+		return func() error { return run(args) }, nil
+	}
 }
 
 var commands = map[string]*command{}
@@ -55,6 +72,7 @@ func runMain(args []string, out, errOut io.Writer) int {
 		if len(args) > 1 && args[0] == "help" {
 			if c, ok := commands[args[1]]; ok {
 				fs := newFlagSet(c, errOut)
+				c.parser(fs)
 				fs.SetOutput(out)
 				fs.Usage()
 				return exitOK
@@ -74,19 +92,29 @@ func runMain(args []string, out, errOut io.Writer) int {
 		fmt.Fprintf(errOut, "mnistzip: unknown command %q (see 'mnistzip --help')\n", args[0])
 		return exitUsage
 	}
+	return invoke(c, args[1:], errOut, true)
+}
+
+// invoke parses args for c and checks them; with work it then runs the command. It returns the exit
+// code, having reported any error on errOut in one line.
+func invoke(c *command, args []string, errOut io.Writer, work bool) int {
 	fs := newFlagSet(c, errOut)
-	run := c.setup(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	parse := c.parser(fs)
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
 		fmt.Fprintf(errOut, "mnistzip %s: %v (see 'mnistzip %s --help')\n", c.name, err, c.name)
 		return exitUsage
 	}
-	if err := run(fs.Args()); err != nil {
+	run, err := parse(fs.Args())
+	if err == nil && work {
+		err = run()
+	}
+	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(errOut, "mnistzip %s: %v (see 'mnistzip %s --help')\n", c.name, err, c.name)
+			fmt.Fprintf(errOut, "mnistzip %s: %v (see 'mnistzip %s --help')\n", c.name, oneLine(err), c.name)
 			return exitUsage
 		}
 		if err != errAlreadyReported {

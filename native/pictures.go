@@ -5,15 +5,15 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/mnistzip/mnistzip/codec/atomicfile"
 	"github.com/mnistzip/mnistzip/graphs/calibrate"
 	"github.com/mnistzip/mnistzip/graphs/training"
 )
@@ -46,24 +46,10 @@ func digitRows(rows [][][]float32, scale int) *image.Gray {
 	return img
 }
 
-// writePNG writes img atomically (temp file in the same folder, then rename).
+// writePNG writes img atomically (see codec/atomicfile).
 func writePNG(path string, img image.Image) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := png.Encode(tmp, img); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil { // CreateTemp makes 0600 files
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFile(path, func(w io.Writer) error { return png.Encode(w, img) },
+		atomicfile.Overwrite(true), atomicfile.Perm(0o644))
 }
 
 // digitColors are ten distinguishable colours (Tableau 10) for the classes 0–9.
@@ -129,13 +115,14 @@ func lossCurves(path, title string, history []training.EpochStats) error {
 	return savePlot(p, path, 6*vg.Inch, 4*vg.Inch)
 }
 
+// savePlot writes p as a PNG picture atomically.
 func savePlot(p *plot.Plot, path string, w, h vg.Length) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp.png")
-	if err := p.Save(w, h, tmp); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
+	picture, err := p.WriterTo(w, h, "png")
+	if err != nil {
+		return fmt.Errorf("draw %s: %w", path, err)
 	}
-	return os.Rename(tmp, path)
+	return atomicfile.WriteFile(path, func(w io.Writer) error { _, err := picture.WriteTo(w); return err },
+		atomicfile.Overwrite(true), atomicfile.Perm(0o644))
 }
 
 // reliabilityDiagram draws accuracy per confidence bin next to the diagonal of perfect calibration.

@@ -51,6 +51,11 @@ await test("errors reach JavaScript as Error, never a dead worker", async () => 
   assert.throws(() => mz.load("bad", new Uint8Array([1, 2, 3])), Error);
   assert.throws(() => mz.reconstruct("ae", new Float32Array(10), 1), /not 1 images/);
   assert.equal(mz.version().mnistzip.length > 0, true); // still alive
+  // The model registry, as the page sees it: every model once, the browser's trainable ones marked.
+  const models = mz.models();
+  assert.deepEqual(models.map((m) => m.name), ["ae", "dae", "sparse", "vae", "subpixel", "dense", "cnn", "densenet", "capsnet"]);
+  assert.deepEqual(models.filter((m) => m.train).map((m) => m.name), ["ae", "vae", "dense", "cnn"]);
+  await assert.rejects(mz.train("sparse", { model: "sparse", epochs: 1, batch: 10, val: 0 }, images(10), new Int32Array(10), () => {}), /not trained in the browser/);
 });
 
 await test("train a dense autoencoder: loss falls, stop ends it within one step", async () => {
@@ -88,7 +93,7 @@ await test("decompress a .mz file", async () => {
 });
 
 // Weights trained on XLA CPU predict in the browser build what they predicted on XLA: the native test
-// TestXLAWeightsOnEngine (graphs/evaluate) leaves a CNN and its 1,000 predictions in
+// TestXLAWeightsOnEngine (graphs/zoo) leaves a CNN and its 1,000 predictions in
 // $MNISTZIP_XLA_CHECK_DIR; make test runs it before this.
 const xlaDir = process.env.MNISTZIP_XLA_CHECK_DIR;
 let xlaCheck = null;

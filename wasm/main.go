@@ -2,12 +2,14 @@
 
 // Command wasm is the browser host of mnistzip: the same graphs and codec as the native CLI, on the
 // pure-Go engine, exposed to JavaScript as the global object `mnistzip` inside a Web Worker. It only
-// translates values: graphs/service and codec/mz do the work.
+// translates values: graphs/service and codec/mz do the work (graphs/codecmodel is the autoencoder
+// the codec is handed).
 //
 // Every function throws a JavaScript Error with the Go error's message on failure. Images travel as
 // Float32Array (n × 784 values in [0, 1]), files as Uint8Array.
 //
 //	mnistzip.version()                      → {mnistzip, go, gomlx, backend}
+//	mnistzip.models()                       → [{name, family, summary, sizes, train}] (the model registry)
 //	mnistzip.load(name, bytes)              → info {name, model, id, params, classifier, codeSize, temperature, metrics}
 //	mnistzip.classify(name, images, n)      → Float64Array n × 10 calibrated probabilities
 //	mnistzip.reconstruct(name, images, n)   → Float32Array n × 784
@@ -32,6 +34,7 @@ import (
 
 	"github.com/mnistzip/mnistzip/codec/mz"
 	"github.com/mnistzip/mnistzip/graphs"
+	"github.com/mnistzip/mnistzip/graphs/codecmodel"
 	"github.com/mnistzip/mnistzip/graphs/service"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
@@ -65,6 +68,9 @@ func main() {
 	def("version", func([]js.Value) (any, error) {
 		return js.ValueOf(map[string]any{"mnistzip": version, "go": runtime.Version(), "gomlx": graphs.GoMLXVersion(), "backend": choice.String()}), nil
 	})
+	def("models", func([]js.Value) (any, error) {
+		return toJS(service.Models()), nil
+	})
 	def("load", func(a []js.Value) (any, error) {
 		info, err := svc.Load(a[0].String(), bytesFrom(a[1]))
 		return toJS(info), err
@@ -90,8 +96,7 @@ func main() {
 		return uint8Array(b), err
 	})
 	def("decompress", func(a []js.Value) (any, error) {
-		var out bytes.Buffer
-		h, err := mz.Decompress(bytes.NewReader(bytesFrom(a[0])), &out, mz.DecompressOptions{LoadModel: func(id string) (mz.Autoencoder, error) {
+		dec, err := mz.NewDecoder(mz.WithModelLoader(func(id string) (mz.Autoencoder, error) {
 			// The autoencoder's weights come from the page (not embedded: the download stays small).
 			if len(a) < 2 || a[1].IsUndefined() || a[1].IsNull() {
 				return nil, fmt.Errorf("this .mz file needs autoencoder %s: pass its weights file as the second argument", id)
@@ -100,8 +105,17 @@ func main() {
 			if err != nil {
 				return nil, err
 			}
-			return mz.LoadModel(backend, w)
-		}})
+			m, err := codecmodel.Load(backend, w)
+			if err != nil {
+				return nil, err
+			}
+			return m, nil
+		}))
+		if err != nil {
+			return nil, err
+		}
+		var out bytes.Buffer
+		h, err := dec.Decode(&out, bytes.NewReader(bytesFrom(a[0])))
 		if err != nil {
 			return nil, err
 		}

@@ -25,7 +25,8 @@
 //
 // # Guarantees
 //
-// Reading ([NewReader], [Open], [ReadAll], [ReadFile], [ReadUbyte]):
+// Reading ([NewReader], [Open], [ReadAll], [ReadFile], [ReadUbyte]; a [Reader] hands out items
+// with Next or ReadItem, or streams the data as an io.Reader with Read):
 //   - Gzip is detected by content (the 0x1f 0x8b magic), never by file
 //     name, and decompressed transparently; the gzip CRC is checked because
 //     the stream is always read to its end. Multi-member gzip (cat a.gz

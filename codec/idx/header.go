@@ -1,6 +1,7 @@
 package idx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
@@ -144,6 +145,22 @@ func (h Header) MarshalBinary() ([]byte, error) {
 		b = binary.BigEndian.AppendUint32(b, uint32(d))
 	}
 	return b, nil
+}
+
+// UnmarshalBinary decodes an encoded header (what MarshalBinary makes, exactly: trailing bytes are
+// ErrInvalidHeader) and validates it as NewReader does, without a size limit.
+func (h *Header) UnmarshalBinary(b []byte) error {
+	r := bytes.NewReader(b)
+	rd := &Reader{src: r}
+	got, err := rd.readHeader(math.MaxInt64)
+	if err != nil {
+		return err
+	}
+	if r.Len() != 0 {
+		return fmt.Errorf("%w: %d bytes after the %d of header %s", ErrInvalidHeader, r.Len(), got.HeaderSize(), got)
+	}
+	*h = got
+	return nil
 }
 
 // clone returns h with its own copy of Dims, so callers cannot alias a

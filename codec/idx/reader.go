@@ -20,6 +20,7 @@ type Reader struct {
 	itemSize int
 	numItems int
 	next     int // items handed out so far
+	partial  int // bytes of item next already handed out by Read
 
 	src     io.Reader    // decompressed stream, positioned after what was read
 	gz      *gzipMembers // set when the input is gzip
@@ -142,6 +143,9 @@ func (rd *Reader) Next() ([]byte, error) {
 	if rd.err != nil {
 		return nil, rd.err
 	}
+	if err := rd.atItemBoundary(); err != nil {
+		return nil, err
+	}
 	if rd.next >= rd.numItems {
 		return nil, rd.finish()
 	}
@@ -164,6 +168,9 @@ func (rd *Reader) ReadItem(buf []byte) error {
 	if rd.err != nil {
 		return rd.err
 	}
+	if err := rd.atItemBoundary(); err != nil {
+		return err
+	}
 	if rd.next >= rd.numItems {
 		return rd.finish()
 	}
@@ -180,15 +187,57 @@ func (rd *Reader) readAll() ([]byte, error) {
 		return nil, rd.err
 	}
 	size := int(rd.h.DataSize()) // fits: readHeader checked it against maxInt
-	data, err := readGrow(rd.src, nil, size-rd.next*rd.itemSize)
+	data, err := readGrow(rd.src, nil, size-rd.next*rd.itemSize-rd.partial)
 	if err != nil {
-		return nil, rd.fail(rd.dataErr(err, len(data)))
+		return nil, rd.fail(rd.dataErr(err, rd.partial+len(data)))
 	}
-	rd.next = rd.numItems
+	rd.next, rd.partial = rd.numItems, 0
 	if err := rd.finish(); err != io.EOF {
 		return nil, err
 	}
 	return data, nil
+}
+
+// Read reads the data as one stream of raw big-endian bytes, without regard to item boundaries, so a
+// Reader is an io.Reader of the data (io.Copy streams a file of any size in bounded memory). Once
+// all the data the header promises has been read, Read checks that the stream ends there and
+// returns io.EOF, or the error that it does not (ErrTrailingData, a gzip error). Next and ReadItem
+// may follow a Read only at an item boundary.
+func (rd *Reader) Read(p []byte) (int, error) {
+	if rd.err != nil {
+		return 0, rd.err
+	}
+	left := rd.h.DataSize() - int64(rd.next)*int64(rd.itemSize) - int64(rd.partial)
+	if left == 0 {
+		rd.next, rd.partial = rd.numItems, 0
+		return 0, rd.finish()
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := rd.src.Read(p)
+	rd.partial += n
+	rd.next += rd.partial / rd.itemSize // itemSize > 0: some data is left
+	rd.partial %= rd.itemSize
+	if err != nil && (err != io.EOF || int64(n) < left) {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return n, rd.fail(rd.dataErr(err, rd.partial))
+	}
+	return n, nil
+}
+
+// atItemBoundary refuses an item read after a Read that stopped inside an item (a caller bug, not
+// a stream problem: not sticky).
+func (rd *Reader) atItemBoundary() error {
+	if rd.partial != 0 {
+		return fmt.Errorf("%w: Read stopped %d bytes into item %d of %s", ErrItemSize, rd.partial, rd.next, rd.h)
+	}
+	return nil
 }
 
 // Close releases the Reader and closes the file if it came from Open. It

@@ -1,8 +1,3 @@
-// Package mz is the .mz container of mnistzip: an IDX file compressed in independent chunks, each
-// coded by whichever coder makes it smallest — the pixel context model (package pixels) for 28×28
-// ubyte images, klauspost zstd at its best level for everything else — with a CRC-32C per chunk and
-// a SHA-256 over the restored file. Lossy files hold only the autoencoder's quantized codes of each
-// image. SPEC.md describes the bytes.
 package mz
 
 import (
@@ -12,10 +7,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"math"
 
 	"github.com/mnistzip/mnistzip/codec/idx"
-	"github.com/mnistzip/mnistzip/codec/pixels"
 )
 
 // Magic starts every .mz file: a non-ASCII byte (so no text tool takes it for text), "MZ", and a
@@ -40,58 +33,6 @@ const (
 var (
 	maxChunkImages = maxChunkImagesDefault
 	maxChunkBytes  = maxChunkBytesDefault
-)
-
-// Chunk kinds.
-const (
-	kindStored    = 0 // the bytes themselves
-	kindZstd      = 1 // klauspost zstd, best level
-	kindPixels    = 2 // pixels.Basic
-	kindPixelsR   = 3 // pixels.Rich
-	kindPixelsAE  = 4 // pixels.Basic with autoencoder hints: quantized codes, then the pixel streams
-	kindPixelsAER = 5 // pixels.Rich with autoencoder hints
-	kindLossy     = 6 // quantized autoencoder codes only
-	kindOrder0    = 7 // one order-0 stream (fse or huff0): label files, whose bytes have no order
-	kindPixelsS   = 8 // pixels.Small
-	kindPixelsAES = 9 // pixels.Small with autoencoder hints
-	numKinds      = 10
-)
-
-var kindNames = [numKinds]string{"stored", "zstd", "pixels", "pixels-rich", "pixels+ae", "pixels-rich+ae", "ae-codes", "order-0", "pixels-small", "pixels-small+ae"}
-
-// pixelKind and hintedKind map a pixel model to its chunk kinds, pixelModel back.
-func pixelKind(m pixels.Model) byte {
-	return [...]byte{kindPixels, kindPixelsR, kindPixelsS}[m]
-}
-
-func hintedKind(m pixels.Model) byte {
-	return [...]byte{kindPixelsAE, kindPixelsAER, kindPixelsAES}[m]
-}
-
-func pixelModel(kind byte) (m pixels.Model, hinted bool) {
-	switch kind {
-	case kindPixels, kindPixelsAE:
-		m = pixels.Basic
-	case kindPixelsR, kindPixelsAER:
-		m = pixels.Rich
-	default:
-		m = pixels.Small
-	}
-	return m, kind == kindPixelsAE || kind == kindPixelsAER || kind == kindPixelsAES
-}
-
-// Errors. Every decoding failure matches one of them with errors.Is.
-var (
-	ErrNotMZ         = errors.New("not an mnistzip (.mz) file")
-	ErrVersion       = errors.New("unsupported .mz format version")
-	ErrCorrupt       = errors.New("corrupt .mz file")
-	ErrTruncated     = errors.New("truncated .mz file")
-	ErrChecksum      = errors.New(".mz checksum mismatch")
-	ErrWrongModel    = errors.New("wrong model for this .mz file")
-	ErrNeedsModel    = errors.New("this .mz file needs an autoencoder")
-	ErrEmpty         = errors.New("nothing to compress")
-	ErrNotImages     = errors.New("lossy compression needs 28×28 ubyte images")
-	ErrNotReproduced = errors.New("the restored bytes differ from the original")
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -139,10 +80,10 @@ func (h Header) marshal() ([]byte, error) {
 func ReadHeader(r io.Reader) (Header, error) {
 	var h Header
 	fixed := make([]byte, 8)
-	if _, err := io.ReadFull(r, fixed); err != nil {
+	if n, err := io.ReadFull(r, fixed); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			if len(fixed) > 0 && fixed[0] != Magic[0] && fixed[0] != 0 {
-				return h, ErrNotMZ
+			if !bytes.HasPrefix(Magic[:], fixed[:n]) {
+				return h, fmt.Errorf("%w: it starts with % x, not % x", ErrNotMZ, fixed[:n], Magic[:])
 			}
 			return h, fmt.Errorf("%w: the header is cut short", ErrTruncated)
 		}
@@ -181,14 +122,16 @@ func ReadHeader(r io.Reader) (Header, error) {
 	if crc32.Checksum(all, castagnoli) != binary.BigEndian.Uint32(tail[len(tail)-4:]) {
 		return h, fmt.Errorf("%w: header", ErrChecksum)
 	}
-	rd, err := idx.NewReader(bytes.NewReader(tail[:idxLen]), idx.MaxDataSize(math.MaxInt64))
-	if err != nil {
+	if err := h.IDX.UnmarshalBinary(tail[:idxLen]); err != nil {
 		return h, fmt.Errorf("%w: IDX header: %v", ErrCorrupt, err)
 	}
-	h.IDX = rd.Header()
 	size := binary.BigEndian.Uint64(tail[idxLen:])
 	if h.IDX.DataSize() < 0 || uint64(h.IDX.DataSize()) != size {
 		return h, fmt.Errorf("%w: data size %d does not match the IDX header %s", ErrCorrupt, size, h.IDX)
+	}
+	if size == 0 {
+		// Compressors refuse an IDX of no data (ErrEmpty), so no such .mz file is ever written.
+		return h, fmt.Errorf("%w: %s holds no data (no mnistzip writes such a file)", ErrCorrupt, h.IDX)
 	}
 	h.Chunks = int(binary.BigEndian.Uint32(tail[idxLen+8:]))
 	if want := chunkPlan(h.IDX).parts; int64(h.Chunks) != want {
@@ -225,13 +168,16 @@ func chunkPlan(h idx.Header) plan {
 }
 
 // size is the item count of chunk i.
-func (p plan) size(i int) int {
+func (p plan) size(i int64) int {
 	n := p.items / p.parts
-	if int64(i) < p.items%p.parts {
+	if i < p.items%p.parts {
 		n++
 	}
 	return int(n)
 }
+
+// bytes is the raw size of chunk i.
+func (p plan) bytes(i int64) int { return p.size(i) * p.itemBytes() }
 
 // itemBytes is the size of one item.
 func (p plan) itemBytes() int {

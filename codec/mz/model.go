@@ -3,90 +3,64 @@ package mz
 import (
 	"fmt"
 	"math"
-	"sync"
-
-	"github.com/gomlx/gomlx/backends"
-
-	"github.com/mnistzip/mnistzip/graphs/evaluate"
-	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
-// Autoencoder is what the codec needs of a trained autoencoder. Encode and Decode must be
-// deterministic: the decompressor recomputes what the compressor computed, and the file's checksum
-// refuses the result when they differ.
+// Autoencoder is what the codec needs of a trained autoencoder; graphs/evaluate's CodecModel is the
+// GoMLX implementation the hosts hand in. Encode and Decode must be deterministic: the decompressor
+// recomputes what the compressor computed, and the file's checksum refuses the result when they
+// differ. The codec calls them with exactly ModelBatch rows at a time (the last batch zero-padded),
+// from several goroutines at once when chunks are coded concurrently.
 type Autoencoder interface {
-	ID() string
-	CodeSize() int
+	ID() string                                        // lowercase hex id of the weights
+	CodeSize() int                                     // values per image code
 	Encode(images []float32, n int) ([]float32, error) // [n, 784] in [0, 1] → [n, CodeSize]
 	Decode(codes []float32, n int) ([]float32, error)  // [n, CodeSize] → [n, 784] in [0, 1]
 }
 
-// modelBatch is the fixed batch the graphs always run at (the last one zero-padded): a matrix
-// product may sum in another order at another batch size, so the batch is part of the format.
-const modelBatch = 100
+// ModelBatch is the batch the codec always runs a model at: a matrix product may sum in another order
+// at another batch size, so the batch is part of the format.
+const ModelBatch = 100
 
-// graphModel runs an autoencoder's GoMLX graphs.
-type graphModel struct {
-	id string
-	ae *evaluate.Autoencoder
-	mu sync.Mutex // one graph execution at a time: the backend already uses every core
+// MaxQuality is the highest lossy quality.
+const MaxQuality = 9
+
+// DefaultQuality is the lossy quality hosts use when none is given: 8.9 bytes per digit (0.091
+// bits/pixel) with the shipped autoencoder, the largest quality under 0.1 bits/pixel.
+const DefaultQuality = 7
+
+// encodeImages runs m's encoder over n images ([n, 784] in [0, 1]) in batches of ModelBatch.
+func encodeImages(m Autoencoder, images []float32, n int) ([]float32, error) {
+	return batched(m.Encode, images, n, imageSize, m.CodeSize())
 }
 
-// LoadModel prepares the autoencoder in f on backend.
-func LoadModel(backend backends.Backend, f *weights.File) (Autoencoder, error) {
-	ae, err := evaluate.LoadAutoencoder(backend, f)
-	if err != nil {
-		return nil, err
+// decodeCodes runs m's decoder over n codes.
+func decodeImages(m Autoencoder, codes []float32, n int) ([]float32, error) {
+	return batched(m.Decode, codes, n, m.CodeSize(), imageSize)
+}
+
+// batched runs f over in ([n, inSize]) in batches of exactly ModelBatch rows. Errors, and results of
+// the wrong size, are the model's (modelError).
+func batched(f func([]float32, int) ([]float32, error), in []float32, n, inSize, outSize int) ([]float32, error) {
+	if outSize < 1 {
+		return nil, modelError{fmt.Errorf("code size %d", outSize)}
 	}
-	id, err := f.ID()
-	if err != nil {
-		return nil, err
-	}
-	return &graphModel{id: id, ae: ae}, nil
-}
-
-func (m *graphModel) ID() string    { return m.id }
-func (m *graphModel) CodeSize() int { return m.ae.Config.CodeSize }
-
-func (m *graphModel) Encode(images []float32, n int) ([]float32, error) {
-	return batched(images, n, 784, m.CodeSize(), func(in []float32) ([]float32, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return m.ae.Encode(in, modelBatch)
-	})
-}
-
-func (m *graphModel) Decode(codes []float32, n int) ([]float32, error) {
-	return batched(codes, n, m.CodeSize(), 784, func(in []float32) ([]float32, error) {
-		m.mu.Lock()
-		defer m.mu.Unlock()
-		return m.ae.Decode(in, modelBatch)
-	})
-}
-
-// batched runs f over in ([n, inSize]) in batches of exactly modelBatch rows.
-func batched(in []float32, n, inSize, outSize int, f func([]float32) ([]float32, error)) ([]float32, error) {
 	out := make([]float32, 0, n*outSize)
-	buf := make([]float32, modelBatch*inSize)
-	for start := 0; start < n; start += modelBatch {
-		rows := min(modelBatch, n-start)
+	buf := make([]float32, ModelBatch*inSize)
+	for start := 0; start < n; start += ModelBatch {
+		rows := min(ModelBatch, n-start)
 		clear(buf)
 		copy(buf, in[start*inSize:(start+rows)*inSize])
-		res, err := f(buf)
+		res, err := f(buf, ModelBatch)
 		if err != nil {
-			return nil, err
+			return nil, modelError{err}
+		}
+		if len(res) != ModelBatch*outSize {
+			return nil, modelError{fmt.Errorf("%d values for a batch of %d × %d", len(res), ModelBatch, outSize)}
 		}
 		out = append(out, res[:rows*outSize]...)
 	}
 	return out, nil
 }
-
-// MaxQuality is the highest lossy quality.
-const MaxQuality = 9
-
-// DefaultQuality is the lossy quality when none is given: 8.9 bytes per digit (0.091 bits/pixel)
-// with the shipped autoencoder, the largest quality under 0.1 bits/pixel.
-const DefaultQuality = 7
 
 // quantStep is the code quantization step of a lossy quality: 32 at quality 1, halving every two
 // steps, 2 at quality 9.
@@ -111,6 +85,15 @@ func dequantize(q []int8, step float32) []float32 {
 	return out
 }
 
+// toFloats turns pixels into [0, 1].
+func toFloats(raw []byte) []float32 {
+	out := make([]float32, len(raw))
+	for i, v := range raw {
+		out[i] = float32(v) / 255
+	}
+	return out
+}
+
 // toBytes turns reconstructions in [0, 1] into pixels.
 func toBytes(recon []float32) []byte {
 	out := make([]byte, len(recon))
@@ -120,12 +103,13 @@ func toBytes(recon []float32) []byte {
 	return out
 }
 
+// checkModel checks that m is the model header h names.
 func checkModel(h Header, m Autoencoder) error {
 	if h.ModelID == "" {
 		return nil
 	}
 	if m == nil {
-		return fmt.Errorf("%w %s: pass its weights with --model", ErrNeedsModel, h.ModelID)
+		return fmt.Errorf("%w: the file was made with autoencoder %s, and none was given", ErrNeedsModel, h.ModelID)
 	}
 	if m.ID() != h.ModelID {
 		return fmt.Errorf("%w: the file was made with model %s, this is model %s", ErrWrongModel, h.ModelID, m.ID())

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+	"io"
 	"math/rand/v2"
 	"os"
 	"testing"
@@ -54,18 +55,48 @@ func readIDX(t *testing.T, path string) (idx.Header, []byte, []byte) {
 	return *h, data, raw
 }
 
-func compress(t *testing.T, h idx.Header, data []byte, opt Options) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if _, err := Compress(&buf, h, data, opt); err != nil {
-		t.Fatal(err)
+// idxBytes is the IDX file of (h, data).
+func idxBytes(h idx.Header, data []byte) []byte {
+	head, err := h.MarshalBinary()
+	if err != nil {
+		panic(err)
 	}
-	return buf.Bytes()
+	return append(head, data...)
 }
 
+// tryCompress compresses the IDX file (h, data) with a new Encoder.
+func tryCompress(h idx.Header, data []byte, opts ...Option) ([]byte, error) {
+	enc, err := NewEncoder(opts...)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	_, err = enc.Encode(&buf, bytes.NewReader(idxBytes(h, data)))
+	return buf.Bytes(), err
+}
+
+func compress(t *testing.T, h idx.Header, data []byte, opts ...Option) []byte {
+	t.Helper()
+	b, err := tryCompress(h, data, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// plainDecoder decodes the files that need no model (one for all: it is reusable).
+var plainDecoder, _ = NewDecoder()
+
 func decompress(packed []byte, m Autoencoder) ([]byte, error) {
+	dec := plainDecoder
+	if m != nil {
+		var err error
+		if dec, err = NewDecoder(WithModel(m)); err != nil {
+			return nil, err
+		}
+	}
 	var out bytes.Buffer
-	_, err := Decompress(bytes.NewReader(packed), &out, DecompressOptions{Model: m})
+	_, err := dec.Decode(&out, bytes.NewReader(packed))
 	return out.Bytes(), err
 }
 
@@ -89,14 +120,18 @@ func TestMNISTRoundTrips(t *testing.T) {
 	withChunks(t, 500, 400) // 2 image chunks, 3 label chunks
 	for _, f := range []string{"train-1000-images-idx3-ubyte", "train-1000-labels-idx1-ubyte", "t10k-1000-images-idx3-ubyte", "t10k-1000-labels-idx1-ubyte"} {
 		h, data, raw := readIDX(t, "../../testdata/"+f)
-		for _, opt := range []Options{{}, {AEHints: true, Model: quadrantAE{"cc03"}}} {
-			packed := compress(t, h, data, opt)
-			back, err := decompress(packed, opt.Model)
+		for _, m := range []Autoencoder{nil, quadrantAE{"cc03"}} {
+			var opts []Option
+			if m != nil {
+				opts = []Option{WithAEHints(true), WithModel(m)}
+			}
+			packed := compress(t, h, data, opts...)
+			back, err := decompress(packed, m)
 			if err != nil || !bytes.Equal(back, raw) {
-				t.Fatalf("%s (hints %v): round trip failed: %v", f, opt.AEHints, err)
+				t.Fatalf("%s (hints %v): round trip failed: %v", f, m != nil, err)
 			}
 			z := zstdBest(t, raw)
-			t.Logf("%s hints %v: %d bytes, zstd best %d", f, opt.AEHints, len(packed), z)
+			t.Logf("%s hints %v: %d bytes, zstd best %d", f, m != nil, len(packed), z)
 			if len(packed) > z+z/100+100 {
 				t.Errorf("%s: %d bytes, more than zstd's %d + 1%% + 100", f, len(packed), z)
 			}
@@ -104,7 +139,7 @@ func TestMNISTRoundTrips(t *testing.T) {
 		if isImages(h) {
 			// In one chunk, as files up to 30,000 images are, the pixel model wins by 10% or more.
 			maxChunkImages = maxChunkImagesDefault
-			if packed, z := compress(t, h, data, Options{}), zstdBest(t, raw); len(packed) > z*9/10 {
+			if packed, z := compress(t, h, data), zstdBest(t, raw); len(packed) > z*9/10 {
 				t.Errorf("%s: %d bytes, not even 10%% below zstd's %d", f, len(packed), z)
 			}
 			maxChunkImages = 500
@@ -130,7 +165,7 @@ func TestGeneratedRoundTrips(t *testing.T) {
 		}
 		raw, _ := h.MarshalBinary()
 		raw = append(raw, data...)
-		packed := compress(t, h, data, Options{})
+		packed := compress(t, h, data)
 		back, err := decompress(packed, nil)
 		if err != nil || !bytes.Equal(back, raw) {
 			t.Fatalf("%s: round trip failed: %v", h, err)
@@ -140,7 +175,7 @@ func TestGeneratedRoundTrips(t *testing.T) {
 		}
 		// In chunks of 100 bytes too.
 		withChunks(t, 3, 100)
-		packed = compress(t, h, data, Options{})
+		packed = compress(t, h, data)
 		if back, err := decompress(packed, nil); err != nil || !bytes.Equal(back, raw) {
 			t.Fatalf("%s in small chunks: round trip failed: %v", h, err)
 		}
@@ -153,7 +188,7 @@ func TestGeneratedRoundTrips(t *testing.T) {
 func TestLossy(t *testing.T) {
 	h, data, _ := readIDX(t, "../../testdata/t10k-1000-images-idx3-ubyte")
 	m := quadrantAE{"aa01"}
-	packed := compress(t, h, data, Options{Lossy: true, Quality: 9, Model: m})
+	packed := compress(t, h, data, WithLossy(9), WithModel(m))
 	back, err := decompress(packed, m)
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +199,7 @@ func TestLossy(t *testing.T) {
 	if !bytes.Equal(back, append(head, toBytes(recon)...)) {
 		t.Error("lossy decompression is not the model's reconstruction")
 	}
-	if lossless := compress(t, h, data, Options{}); len(packed)*10 > len(lossless) {
+	if lossless := compress(t, h, data); len(packed)*10 > len(lossless) {
 		t.Errorf("lossy %d bytes against lossless %d", len(packed), len(lossless))
 	}
 	if _, err := decompress(packed, quadrantAE{"bb02"}); !errors.Is(err, ErrWrongModel) {
@@ -173,11 +208,11 @@ func TestLossy(t *testing.T) {
 	if _, err := decompress(packed, nil); !errors.Is(err, ErrNeedsModel) {
 		t.Errorf("no model: %v", err)
 	}
-	if _, err := Compress(&bytes.Buffer{}, idx.Header{Type: idx.Ubyte, Dims: []int{10}}, make([]byte, 10), Options{Lossy: true, Model: m}); !errors.Is(err, ErrNotImages) {
+	if _, err := tryCompress(idx.Header{Type: idx.Ubyte, Dims: []int{10}}, make([]byte, 10), WithLossy(DefaultQuality), WithModel(m)); !errors.Is(err, ErrNotImages) {
 		t.Errorf("lossy labels: %v", err)
 	}
-	if _, err := Compress(&bytes.Buffer{}, h, data, Options{Lossy: true, Quality: 10, Model: m}); err == nil {
-		t.Error("quality 10 accepted")
+	if _, err := tryCompress(h, data, WithLossy(10), WithModel(m)); !errors.Is(err, ErrOption) {
+		t.Errorf("quality 10: %v", err)
 	}
 }
 
@@ -187,7 +222,7 @@ func TestBadFiles(t *testing.T) {
 	h, data, _ := readIDX(t, "../../testdata/t10k-1000-images-idx3-ubyte")
 	h.Dims[0] = 120 // 3 chunks of 40 images
 	data = data[:120*imageSize]
-	packed := compress(t, h, data, Options{})
+	packed := compress(t, h, data)
 	isOurs := func(err error) bool {
 		for _, e := range []error{ErrNotMZ, ErrVersion, ErrCorrupt, ErrTruncated, ErrChecksum} {
 			if errors.Is(err, e) {
@@ -233,7 +268,7 @@ func TestBadFiles(t *testing.T) {
 		t.Errorf("absurd size: %v", err)
 	}
 	// A chunk frame claiming a huge payload is refused before reading it.
-	frame := []byte{kindPixels}
+	frame := []byte{2} // pixels
 	frame = binary.BigEndian.AppendUint32(frame, 40)
 	frame = binary.BigEndian.AppendUint32(frame, 1<<31)
 	smallHead := Header{Version: Version, IDX: idx.Header{Type: idx.Ubyte, Dims: []int{40, 28, 28}}, Chunks: 1}
@@ -249,7 +284,7 @@ func TestBadFiles(t *testing.T) {
 		t.Errorf("wrong chunk count: %v", err)
 	}
 	// Nothing to compress.
-	if _, err := Compress(&bytes.Buffer{}, idx.Header{Type: idx.Ubyte, Dims: []int{0, 28, 28}}, nil, Options{}); !errors.Is(err, ErrEmpty) {
+	if _, err := tryCompress(idx.Header{Type: idx.Ubyte, Dims: []int{0, 28, 28}}, nil); !errors.Is(err, ErrEmpty) {
 		t.Errorf("empty IDX: %v", err)
 	}
 }
@@ -263,19 +298,26 @@ func FuzzDecompress(f *testing.F) {
 		f.Fatal(err)
 	}
 	h := idx.Header{Type: idx.Ubyte, Dims: []int{8, 28, 28}}
-	var buf bytes.Buffer
-	if _, err := Compress(&buf, h, raw[16:16+8*imageSize], Options{}); err != nil {
+	for _, c := range []struct {
+		h    idx.Header
+		data []byte
+	}{{h, raw[16 : 16+8*imageSize]}, {idx.Header{Type: idx.Int16, Dims: []int{50}}, make([]byte, 100)}} {
+		packed, err := tryCompress(c.h, c.data)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(packed)
+	}
+	dec, err := NewDecoder()
+	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(buf.Bytes())
-	buf.Reset()
-	if _, err := Compress(&buf, idx.Header{Type: idx.Int16, Dims: []int{50}}, make([]byte, 100), Options{}); err != nil {
-		f.Fatal(err)
-	}
-	f.Add(buf.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var out bytes.Buffer
-		_, _ = Decompress(bytes.NewReader(data), &out, DecompressOptions{})
+		_, _ = dec.Decode(&out, bytes.NewReader(data))
 		_, _, _, _ = Inspect(bytes.NewReader(data))
+		if r, err := NewReader(bytes.NewReader(data)); err == nil {
+			_, _ = io.Copy(io.Discard, r)
+		}
 	})
 }

@@ -41,6 +41,30 @@ type Encoder struct {
 // NewEncoder returns an encoder of n streams.
 func NewEncoder(n int) *Encoder { return &Encoder{streams: make([][]byte, n)} }
 
+// NewEncoderSized returns an encoder of len(counts) streams with room for counts[s] symbols in
+// stream s, all in one allocation: a context model that counts its contexts first codes a chunk
+// without growing (and discarding) a slice per stream.
+func NewEncoderSized(counts []int) *Encoder {
+	total := 0
+	for _, c := range counts {
+		total += c
+	}
+	buf := make([]byte, 0, total)
+	e := &Encoder{streams: make([][]byte, len(counts))}
+	off := 0
+	for s, c := range counts {
+		e.streams[s] = buf[off:off:min(off+c, total)]
+		off += c
+	}
+	return e
+}
+
+// EncodeStream codes syms as the one stream of a one-stream set: the bytes of NewEncoder(1), Put of
+// every symbol, then Bytes, without copying syms.
+func EncodeStream(syms []byte) ([]byte, error) {
+	return (&Encoder{streams: [][]byte{syms}}).Bytes()
+}
+
 // Put appends sym to stream s.
 func (e *Encoder) Put(s int, sym byte) { e.streams[s] = append(e.streams[s], sym) }
 
@@ -49,16 +73,19 @@ func (e *Encoder) Len(s int) int { return len(e.streams[s]) }
 
 // Bytes codes every stream.
 func (e *Encoder) Bytes() ([]byte, error) {
-	out := binary.AppendUvarint(nil, uint64(len(e.streams)))
+	// Each stream's coded form is a few header bytes and a body (the symbols themselves, or a copy of
+	// what fse or huff0 made in its reused scratch); the output is allocated once at their total.
+	head := binary.AppendUvarint(nil, uint64(len(e.streams)))
+	parts := make([][]byte, 0, 2*len(e.streams)+1)
 	var fs fse.Scratch
 	var hs huff0.Scratch
 	for _, s := range e.streams {
-		out = binary.AppendUvarint(out, uint64(len(s)))
+		head = binary.AppendUvarint(head, uint64(len(s)))
 		if len(s) == 0 {
 			continue
 		}
 		if isRun(s) {
-			out = append(out, modeRun, s[0])
+			head = append(head, modeRun, s[0])
 			continue
 		}
 		mode, best := byte(modeRaw), s
@@ -76,11 +103,21 @@ func (e *Encoder) Bytes() ([]byte, error) {
 				return nil, fmt.Errorf("huff0: %w", err)
 			}
 		}
-		out = append(out, mode)
+		head = append(head, mode)
 		if mode != modeRaw {
-			out = binary.AppendUvarint(out, uint64(len(best)))
+			head = binary.AppendUvarint(head, uint64(len(best)))
 		}
-		out = append(out, best...)
+		parts = append(parts, head, best)
+		head = nil
+	}
+	parts = append(parts, head)
+	total := 0
+	for _, p := range parts {
+		total += len(p)
+	}
+	out := make([]byte, 0, total)
+	for _, p := range parts {
+		out = append(out, p...)
 	}
 	return out, nil
 }

@@ -38,7 +38,7 @@ func TimeInference(backend backends.Backend, c Inference, minTime time.Duration)
 	}()
 	ctx := context.New()
 	exec, err := context.NewExecAny(backend, ctx, func(ctx *context.Context, images *Node) *Node {
-		return models.CNN(ctx, Reshape(images, c.Batch, 28, 28, 1))
+		return models.CNN(ctx, Reshape(images, c.Batch, 28, 28, 1), 0)
 	})
 	if err != nil {
 		res.Err = err

@@ -2,6 +2,8 @@ package engine
 
 import (
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/backends/simplego"
@@ -12,10 +14,25 @@ import (
 // name simplego registered ("go") and is reachable as spec "simplego".
 const BackendName = "mzgo"
 
-func init() {
-	backends.Register(BackendName, func(config string) (backends.Backend, error) { return New(config) })
-	installGradients()
+var installOnce sync.Once
+
+// Install registers the engine with GoMLX's backends and replaces GoMLX's gradients of matrix
+// products, convolutions, Pad and Reverse with the engine's formulations (gradients.go), which every
+// backend then uses: XLA too, where they run several times faster than the stock ones. It runs once,
+// when a backend is opened (New, graphs.NewBackend), not when a package is imported: importing a
+// model changes nothing in GoMLX until a host chooses a backend.
+func Install() {
+	installOnce.Do(func() {
+		backends.Register(BackendName, func(config string) (backends.Backend, error) { return New(config) })
+		installGradients()
+		installed.Store(true)
+	})
 }
+
+var installed atomic.Bool
+
+// Installed reports whether Install has run.
+func Installed() bool { return installed.Load() }
 
 // Backend is GoMLX's simplego backend plus the ops it lacks and faster versions of some it has.
 type Backend struct {
@@ -25,6 +42,7 @@ type Backend struct {
 
 // New returns the engine backend. config is passed to simplego (e.g. "parallelism=1").
 func New(config string) (*Backend, error) {
+	Install()
 	if config == "" {
 		config = defaultConfig
 	}

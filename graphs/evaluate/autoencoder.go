@@ -31,12 +31,12 @@ type Autoencoder struct {
 // evalSeed fixes the randomness of evaluation (the VAE's z sample, the DAE's noise).
 const evalSeed = 12345
 
-// LoadAutoencoder prepares f's autoencoder on backend.
-func LoadAutoencoder(backend backends.Backend, f *weights.File) (*Autoencoder, error) {
-	cfg, err := training.AEConfigFromMap(f.Manifest.Config)
-	if err != nil {
+// LoadAutoencoder prepares f's autoencoder, whose configuration is cfg, on backend.
+func LoadAutoencoder(backend backends.Backend, f *weights.File, cfg models.AEConfig) (*Autoencoder, error) {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	var err error
 	ctx := context.New()
 	if err := f.LoadInto(ctx); err != nil {
 		return nil, err

@@ -1,8 +1,6 @@
 package evaluate
 
 import (
-	"fmt"
-
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
@@ -10,7 +8,6 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/mnistzip/mnistzip/graphs/models"
-	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
@@ -30,20 +27,16 @@ type CapsNetResult struct {
 	Reconstruction []float32 // [n, 784]
 }
 
-// LoadCapsNet prepares f's CapsNet on backend.
-func LoadCapsNet(backend backends.Backend, f *weights.File) (*CapsNet, error) {
-	if f.Manifest.Model != "capsnet" {
-		return nil, fmt.Errorf("weights hold a %q model, not a capsnet", f.Manifest.Model)
-	}
-	spec, err := training.ClassifierSpecFromMap(f.Manifest.Model, f.Manifest.Config)
-	if err != nil {
+// LoadCapsNet prepares f's CapsNet, whose architecture is cfg, on backend.
+func LoadCapsNet(backend backends.Backend, f *weights.File, cfg models.CapsNetConfig) (*CapsNet, error) {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	ctx := context.New()
 	if err := f.LoadInto(ctx); err != nil {
 		return nil, err
 	}
-	cfg := training.CapsNetConfig(spec.Size)
+	var err error
 	c := &CapsNet{Config: cfg}
 	c.capsules, err = context.NewExecAny(backend, ctx.Reuse(), func(ctx *context.Context, images *Node) []*Node {
 		batch := images.Shape().Dimensions[0]

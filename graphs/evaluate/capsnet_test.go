@@ -6,6 +6,7 @@ import (
 
 	"github.com/mnistzip/mnistzip/graphs/engine"
 	"github.com/mnistzip/mnistzip/graphs/mnist"
+	"github.com/mnistzip/mnistzip/graphs/models"
 	"github.com/mnistzip/mnistzip/graphs/training"
 )
 
@@ -22,11 +23,7 @@ func TestCapsNetPerturbations(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := training.FromSet(set, 0, 64)
-	spec, _ := training.NewClassifierSpec("capsnet", "small")
-	task, err := training.ClassifierTask(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
+	task := training.CapsNetTask(nil, models.CapsNetSmall, 2)
 	res, err := training.Run(backend, task, data, nil, training.Options{Epochs: 1, Batch: 16, LR: 1e-3, Seed: 1, MaxSteps: 2}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -35,7 +32,7 @@ func TestCapsNetPerturbations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := LoadCapsNet(backend, f)
+	c, err := LoadCapsNet(backend, f, models.CapsNetSmall)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +63,7 @@ func TestCapsNetPerturbations(t *testing.T) {
 	if diff(rows[0][0], rows[0][2]) == 0 {
 		t.Error("moving a capsule dimension changes nothing")
 	}
-	clf, err := LoadClassifier(backend, f)
+	clf, err := LoadClassifier(backend, f, training.CapsNetScores(models.CapsNetSmall))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,37 +11,29 @@ import (
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
-// TemperatureKey is the manifest config key holding the fitted softmax temperature.
-const TemperatureKey = "temperature"
-
 // Classifier is a trained classifier ready for inference.
 type Classifier struct {
 	Weights *weights.File
 	Model   string
-	Spec    training.ClassifierSpec
 	// Temperature divides the scores before the softmax: 1 until `mnistzip calibrate` fits one.
 	Temperature float64
 	scores      *context.Exec
 }
 
-// LoadClassifier prepares f's classifier on backend.
-func LoadClassifier(backend backends.Backend, f *weights.File) (*Classifier, error) {
-	model := f.Manifest.Model
-	spec, err := training.ClassifierSpecFromMap(model, f.Manifest.Config)
-	if err != nil {
-		return nil, err
-	}
+// LoadClassifier prepares f's classifier, whose scores logits builds, on backend.
+func LoadClassifier(backend backends.Backend, f *weights.File, logits training.Logits) (*Classifier, error) {
 	ctx := context.New()
 	if err := f.LoadInto(ctx); err != nil {
 		return nil, err
 	}
-	c := &Classifier{Weights: f, Model: model, Temperature: 1}
-	if t, ok := f.Manifest.ConfigFloat(TemperatureKey); ok && t > 0 {
+	c := &Classifier{Weights: f, Model: f.Manifest.Model, Temperature: 1}
+	if t, ok := f.Manifest.SoftmaxTemperature(); ok {
 		c.Temperature = t
 	}
-	c.Spec = spec
+	var err error
 	c.scores, err = context.NewExecAny(backend, ctx.Reuse(), func(ctx *context.Context, images *Node) *Node {
-		return training.ClassifierLogits(ctx, spec, images)
+		n := images.Shape().Dimensions[0]
+		return logits(ctx, Reshape(images, n, 28, 28, 1))
 	})
 	return c, err
 }

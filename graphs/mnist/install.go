@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/mnistzip/mnistzip/codec/atomicfile"
 )
 
 // Sentinel errors, for errors.Is.
@@ -46,7 +48,7 @@ func install(srcDir, dstDir string, files []File) error {
 	return nil
 }
 
-func installFile(src, dst, want string) (err error) {
+func installFile(src, dst, want string) error {
 	if got, err := fileSHA256(dst); err == nil && got == want {
 		return nil // already installed
 	}
@@ -55,35 +57,20 @@ func installFile(src, dst, want string) (err error) {
 		return err // *PathError names src
 	}
 	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp*")
+	out, err := atomicfile.Create(dst, atomicfile.Overwrite(true), atomicfile.Perm(0o644))
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close() // may already be closed; the error is irrelevant then
-			os.Remove(tmp.Name())
-		}
-	}()
+	defer out.Abort() // after Commit: nothing
 	// Hash what is written, in the same pass.
 	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), in); err != nil {
+	if _, err := io.Copy(io.MultiWriter(out, h), in); err != nil {
 		return fmt.Errorf("copy %s to %s: %w", src, dst, err)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		return fmt.Errorf("%w: %s: expected %s, got %s", ErrChecksum, src, want, got)
 	}
-	// CreateTemp makes files 0600; installed data should be readable.
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
+	return out.Commit()
 }
 
 // Verify checks that dir holds the four canonical files with the right

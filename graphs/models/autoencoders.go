@@ -1,6 +1,7 @@
 package models
 
 import (
+	"encoding/json"
 	"fmt"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
@@ -25,32 +26,35 @@ const (
 	DenseAE  AEKind = "dense"    // fully connected 784-512-code-512-784: the browser's quickest to train
 )
 
-// AEConfig configures one autoencoder. Zero values take the defaults of DefaultAEConfig.
+// AEConfig configures one autoencoder; it is stored whole (JSON) in the weights' manifest. Zero
+// values of CodeSize, Channels, Noise, NoiseLevel and L1 take the kind's defaults in Resolve. The
+// flag tags name the command-line flags that set a field (native/ builds them from these tags; `for`
+// lists the kinds a field applies to, all of them if absent).
 type AEConfig struct {
-	Kind     AEKind
-	CodeSize int    // latent size: 32 for the AEs, 2 for the VAE
-	Channels [2]int // encoder convolution widths (decoder mirrors them)
+	Kind     AEKind `json:"kind"`
+	CodeSize int    `json:"code_size" flag:"code" min:"0" max:"65536" help:"code size (default 32; 2 for the VAE)"`
+	Channels [2]int `json:"channels" flag:"channels" for:"ae,dae,sparse,vae,subpixel" min:"1" max:"1024" help:"the two encoder convolution widths (default 16,32)"` // decoder mirrors them
 	// Denoising corruption: "mask" sets a fraction of pixels to 0, "gaussian" adds N(0, σ²) and clips.
-	Noise      string
-	NoiseLevel float64 // mask fraction (default 0.3) or σ (default 0.5)
-	L1         float64 // sparse AE: weight of the mean absolute code activation in the loss
+	Noise      string  `json:"noise" flag:"noise" for:"dae" help:"corruption, mask or gaussian (default mask)"`
+	NoiseLevel float64 `json:"noise_level" flag:"noise-level" for:"dae" min:"0" max:"10" help:"mask fraction (default 0.3) or Gaussian σ (default 0.5)"`
+	L1         float64 `json:"l1" flag:"l1" for:"sparse" min:"0" max:"10" help:"L1 weight on the code activation (default 1e-3)"` // weight of the mean absolute code activation in the loss
 	// QuantNoise, if > 0, adds uniform noise U(−q/2, q/2) to the code in training: the decoder learns
 	// to decode codes rounded to multiples of q (the codec's lossy mode stores exactly those) and the
 	// encoder to spread its code over several steps (the additive-noise proxy of quantization, Ballé
 	// et al. 2017).
-	QuantNoise float64
+	QuantNoise float64 `json:"quant_noise,omitempty" flag:"quant-noise" min:"0" max:"10" help:"train with uniform noise of this width on the code (robust to the codec's quantization step)"`
 	// SpatialCode makes the code the encoder's last feature map itself, 7×7×Channels[1] values, with
 	// no dense layer on either side: no bottleneck, as in Vincent et al.'s overcomplete denoising
 	// autoencoders, where the corruption (not a narrow code) keeps the network from copying its input.
 	// CodeSize must then be 49·Channels[1]. Not for the VAE or the dense AE.
-	SpatialCode bool
+	SpatialCode bool `json:"spatial_code,omitempty" flag:"spatial-code" for:"ae,dae,sparse,subpixel" help:"the code is the encoder's 7×7 feature map, no dense bottleneck (--code is then 49 × the second width)"`
 	// Hidden, if > 0, puts a dense ReLU layer of this width between the encoder's 7×7 feature map and
 	// the code, mirrored in the decoder. A 2-D VAE code otherwise reaches the decoder's feature map
 	// through one affine map (then ReLU), which bends the latent plane very little; the hidden layer
 	// gives it room to (the MLP VAEs of Kingma & Welling 2014 use one such layer). Measured: test
 	// negative ELBO 166.6 → 146.3 nats (README, autoencoder targets).
 	// Not with a spatial code or for the dense AE (which has its own hidden layers).
-	Hidden int
+	Hidden int `json:"hidden,omitempty" flag:"hidden" for:"ae,dae,sparse,vae,subpixel" min:"0" max:"65536" help:"a dense ReLU layer of this width before the code, mirrored in the decoder (0: none)"`
 }
 
 // denseHidden is the width of the dense autoencoder's hidden layers (784-512-code-512-784, the
@@ -69,6 +73,52 @@ func DefaultAEConfig(kind AEKind) AEConfig {
 		c.L1 = 1e-3
 	}
 	return c
+}
+
+// Resolve fills the zero fields with the kind's defaults: a spatial code gets 7×7×Channels[1]
+// values, Gaussian noise σ 0.5.
+func (c *AEConfig) Resolve() {
+	d := DefaultAEConfig(c.Kind)
+	if c.Channels == [2]int{} {
+		c.Channels = d.Channels
+	}
+	if c.CodeSize == 0 {
+		c.CodeSize = d.CodeSize
+		if c.SpatialCode {
+			c.CodeSize = 7 * 7 * c.Channels[1]
+		}
+	}
+	if c.Kind == DAE && c.Noise == "" {
+		c.Noise = d.Noise
+	}
+	if c.Kind == DAE && c.NoiseLevel == 0 {
+		c.NoiseLevel = d.NoiseLevel
+		if c.Noise == "gaussian" {
+			c.NoiseLevel = 0.5
+		}
+	}
+	if c.Kind == SparseAE && c.L1 == 0 {
+		c.L1 = d.L1
+	}
+}
+
+// UnmarshalJSON also reads the two channel widths of files written before the registry, which
+// stored them as channels0 and channels1.
+func (c *AEConfig) UnmarshalJSON(data []byte) error {
+	type plain AEConfig
+	var v struct {
+		plain
+		Channels0 int `json:"channels0"`
+		Channels1 int `json:"channels1"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*c = AEConfig(v.plain)
+	if c.Channels == [2]int{} {
+		c.Channels = [2]int{v.Channels0, v.Channels1}
+	}
+	return nil
 }
 
 // Validate reports a configuration error in one line.
@@ -95,6 +145,12 @@ func (c AEConfig) Validate() error {
 	}
 	if c.QuantNoise < 0 {
 		return fmt.Errorf("quantization noise %g is negative", c.QuantNoise)
+	}
+	if c.Kind != DAE && (c.Noise != "" || c.NoiseLevel != 0) {
+		return fmt.Errorf("noise and noise level are the denoising AE's (dae), not the %s's", c.Kind)
+	}
+	if c.Kind != SparseAE && c.L1 != 0 {
+		return fmt.Errorf("the L1 activity penalty is the sparse AE's, not the %s's", c.Kind)
 	}
 	if c.Kind == DAE && c.Noise != "mask" && c.Noise != "gaussian" {
 		return fmt.Errorf("unknown noise %q: want mask or gaussian", c.Noise)

@@ -3,6 +3,8 @@
 package models
 
 import (
+	"fmt"
+
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck // GoMLX's idiom for graph code
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -14,12 +16,12 @@ import (
 // CapsNetConfig sizes a Capsule Network (Sabour, Frosst, Hinton 2017, "Dynamic Routing Between
 // Capsules").
 type CapsNetConfig struct {
-	Conv1Channels     int // paper: 256
-	PrimaryTypes      int // paper: 32 capsule types (channels = types × PrimaryDim)
-	PrimaryDim        int // paper: 8
-	DigitDim          int // paper: 16
-	RoutingIterations int // paper: 3
-	Decoder           [2]int
+	Conv1Channels     int    `json:"conv1_channels"`                                                                                        // paper: 256
+	PrimaryTypes      int    `json:"primary_types"`                                                                                         // paper: 32 capsule types (channels = types × PrimaryDim)
+	PrimaryDim        int    `json:"primary_dim"`                                                                                           // paper: 8
+	DigitDim          int    `json:"digit_dim"`                                                                                             // paper: 16
+	RoutingIterations int    `json:"routing_iterations" flag:"routing" min:"0" max:"10" help:"routing-by-agreement iterations (default 3)"` // paper: 3
+	Decoder           [2]int `json:"decoder"`                                                                                               // hidden widths of the reconstruction decoder (paper: 512, 1024)
 }
 
 // CapsNetPaper is the paper's configuration: conv 9×9×256 → 32×6×6 primary capsules of 8-D → 10
@@ -149,4 +151,16 @@ func CapsNetLoss(out CapsNetOutputs, labels, images *Node) *Node {
 	diff := Sub(out.Reconstruction, Reshape(images, batch, 784))
 	reconLoss := MulScalar(ReduceAllMean(ReduceSum(Square(diff), -1)), 0.0005)
 	return Add(marginLoss, reconLoss)
+}
+
+// Validate reports a configuration that cannot build a network.
+func (c CapsNetConfig) Validate() error {
+	if c.Conv1Channels < 1 || c.PrimaryTypes < 1 || c.PrimaryDim < 1 || c.DigitDim < 1 || c.Decoder[0] < 1 || c.Decoder[1] < 1 {
+		return fmt.Errorf("capsnet: channels %d, primary types %d, capsule sizes %d and %d and decoder %v must all be ≥ 1",
+			c.Conv1Channels, c.PrimaryTypes, c.PrimaryDim, c.DigitDim, c.Decoder)
+	}
+	if c.RoutingIterations < 1 || c.RoutingIterations > 10 {
+		return fmt.Errorf("capsnet: %d routing iterations, want 1..10", c.RoutingIterations)
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,9 +16,9 @@ import (
 	"github.com/gomlx/gomlx/backends"
 
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
-	"github.com/mnistzip/mnistzip/graphs/models"
 	"github.com/mnistzip/mnistzip/graphs/training"
 	"github.com/mnistzip/mnistzip/graphs/weights"
+	"github.com/mnistzip/mnistzip/graphs/zoo"
 )
 
 // Service holds the loaded models of one host.
@@ -61,16 +62,11 @@ func (s *Service) Load(name string, data []byte) (Info, error) {
 }
 
 func (s *Service) add(name string, f *weights.File) (Info, error) {
-	l := &loaded{file: f}
-	var err error
-	if training.IsClassifier(f.Manifest.Model) {
-		l.clf, err = evaluate.LoadClassifier(s.backend, f)
-	} else {
-		l.ae, err = evaluate.LoadAutoencoder(s.backend, f)
-	}
+	t, err := zoo.Load(s.backend, f)
 	if err != nil {
 		return Info{}, err
 	}
+	l := &loaded{file: f, ae: t.Autoencoder, clf: t.Classifier}
 	s.mu.Lock()
 	s.models[name] = l
 	s.mu.Unlock()
@@ -195,7 +191,7 @@ func (s *Service) Decode(name string, codes []float32, n int) ([]float32, error)
 
 // TrainSpec is a training run a host asks for.
 type TrainSpec struct {
-	Model  string  `json:"model"` // dense, ae, vae, dae (autoencoders) or cnn
+	Model  string  `json:"model"` // a registry model the browser may train (BrowserModels)
 	Epochs int     `json:"epochs"`
 	Batch  int     `json:"batch"`
 	LR     float64 `json:"lr"`
@@ -225,16 +221,14 @@ func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []
 	if err := checkImages(images, n); err != nil {
 		return Info{}, err
 	}
-	var task *training.Task
-	var err error
-	if training.IsClassifier(spec.Model) {
-		var cs training.ClassifierSpec
-		if cs, err = training.NewClassifierSpec(spec.Model, "small"); err == nil {
-			task, err = training.ClassifierTask(cs)
-		}
-	} else {
-		task, err = training.AETask(models.DefaultAEConfig(models.AEKind(spec.Model)))
+	m, err := zoo.Lookup(spec.Model)
+	if err != nil {
+		return Info{}, err
 	}
+	if !m.Browser {
+		return Info{}, fmt.Errorf("%s is not trained in the browser: want %s", m.Name, strings.Join(BrowserModels(), ", "))
+	}
+	task, err := m.Task(m.DefaultConfig())
 	if err != nil {
 		return Info{}, err
 	}
@@ -277,6 +271,35 @@ func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []
 		return Info{}, err
 	}
 	return info, runErr
+}
+
+// Model describes a registry model to a host.
+type Model struct {
+	Name    string   `json:"name"`
+	Family  string   `json:"family"`
+	Summary string   `json:"summary"`
+	Sizes   []string `json:"sizes,omitempty"`
+	Train   bool     `json:"train"` // Train accepts it
+}
+
+// Models lists the registry.
+func Models() []Model {
+	var out []Model
+	for _, m := range zoo.Models() {
+		out = append(out, Model{Name: m.Name, Family: string(m.Family), Summary: m.Summary, Sizes: m.Sizes, Train: m.Browser})
+	}
+	return out
+}
+
+// BrowserModels lists the models Train accepts.
+func BrowserModels() []string {
+	var names []string
+	for _, m := range zoo.Models() {
+		if m.Browser {
+			names = append(names, m.Name)
+		}
+	}
+	return names
 }
 
 // Stop asks a running Train to end after its current step.

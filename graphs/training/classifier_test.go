@@ -12,17 +12,14 @@ import (
 // ones far above chance (10%).
 func TestClassifierAccuracyRises(t *testing.T) {
 	train, val := testData(t)
-	task, err := ClassifierTask(ClassifierSpec{Model: "cnn"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	task := cnnTask(1)
 	backend := testBackend(t)
 	res, err := Run(backend, task, train, val, Options{Epochs: 1, Batch: 50, LR: 2e-3, Seed: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := context.ExecOnce(backend, res.Ctx.Reuse(), func(ctx *context.Context, x *Node) *Node {
-		return ArgMax(ClassifierLogits(ctx, ClassifierSpec{Model: "cnn"}, x), -1)
+		return ArgMax(cnnLogits(ctx, Reshape(x, -1, 28, 28, 1)), -1)
 	}, tensors.FromFlatDataAndDimensions(val.Images, val.N, 784))
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"math"
 	"time"
 
@@ -57,13 +56,8 @@ type Progress struct {
 	SamplesPerSec                      float64
 }
 
-// EpochStats summarizes one epoch.
-type EpochStats struct {
-	Epoch     int     `json:"epoch"`
-	TrainLoss float64 `json:"train_loss"`
-	ValLoss   float64 `json:"val_loss,omitempty"` // 0: no validation split
-	Seconds   float64 `json:"seconds"`
-}
+// EpochStats summarizes one epoch (the manifest's record of it).
+type EpochStats = weights.Epoch
 
 // Result is a finished (or resumed and finished) run.
 type Result struct {
@@ -77,6 +71,14 @@ var ErrStopped = errors.New("training stopped")
 
 // ErrNonFinite reports a NaN or infinite loss; the last good checkpoint is left untouched.
 var ErrNonFinite = errors.New("loss is not finite")
+
+// withLastGood adds to a non-finite error where the last good weights are (or that none were written).
+func withLastGood(err error, where string) error {
+	if errors.Is(err, ErrNonFinite) {
+		return fmt.Errorf("%w; %s", err, where)
+	}
+	return err
+}
 
 // checkpointState is what a checkpoint records besides the variables.
 type checkpointState struct {
@@ -92,8 +94,8 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 			err = fmt.Errorf("training %s: %v", task.Model, r)
 		}
 	}()
-	if opt.Batch < 1 || opt.Batch > trainData.N {
-		return nil, fmt.Errorf("batch %d must be between 1 and the %d training digits", opt.Batch, trainData.N)
+	if err := opt.Validate(trainData, val); err != nil {
+		return nil, err
 	}
 	ctx := context.New()
 	ctx.SetParam(initializers.ParamInitialSeed, opt.Seed)
@@ -128,6 +130,16 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 	}
 	res = &Result{Ctx: ctx, History: state.History}
 	lastCheckpoint := time.Now()
+	checkpointed := opt.Resume // whether opt.Checkpoint holds good weights of this run
+	lastGood := func() string {
+		switch {
+		case opt.Checkpoint == "":
+			return "no checkpoint was written (checkpoints are off)"
+		case !checkpointed:
+			return "no checkpoint was written yet"
+		}
+		return "the last good checkpoint is " + opt.Checkpoint
+	}
 	var pending *weights.File // a checkpoint snapshot waiting for the next finite loss
 	for epoch := state.Epoch; epoch < opt.Epochs; epoch++ {
 		order := epochOrder(trainData.N, opt.Seed, epoch)
@@ -148,11 +160,7 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 			}
 			loss := scalar(metrics[0])
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				where := "no checkpoint was written"
-				if opt.Checkpoint != "" {
-					where = "the last good checkpoint is " + opt.Checkpoint
-				}
-				return res, fmt.Errorf("%w at epoch %d step %d (loss %v); %s", ErrNonFinite, epoch+1, step+1, loss, where)
+				return res, fmt.Errorf("%w at epoch %d step %d (loss %v); %s", ErrNonFinite, epoch+1, step+1, loss, lastGood())
 			}
 			lossSum += loss
 			lossCount++
@@ -166,13 +174,13 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 				if err := weights.WriteFile(opt.Checkpoint, pending); err != nil {
 					return res, fmt.Errorf("checkpoint: %w", err)
 				}
-				pending = nil
+				pending, checkpointed = nil, true
 			}
 			if opt.Checkpoint != "" && opt.CheckpointEvery > 0 && time.Since(lastCheckpoint) >= opt.CheckpointEvery {
 				// A step's loss is computed before its update, so the weights after a finite loss can
 				// still be ruined: snapshot now, write only once the next step's loss is finite too.
 				if pending, err = checkpointFile(ctx, task, opt, checkpointState{Epoch: epoch, Step: step + 1, History: res.History}); err != nil {
-					return res, err
+					return res, withLastGood(err, lastGood())
 				}
 				lastCheckpoint = time.Now()
 			}
@@ -188,7 +196,7 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 			return res, err
 		}
 		if math.IsNaN(stats.ValLoss) || math.IsInf(stats.ValLoss, 0) {
-			return res, fmt.Errorf("%w: validation loss %v after epoch %d; the last good checkpoint is kept", ErrNonFinite, stats.ValLoss, epoch+1)
+			return res, fmt.Errorf("%w: validation loss %v after epoch %d; %s", ErrNonFinite, stats.ValLoss, epoch+1, lastGood())
 		}
 		pending = nil // superseded by the end-of-epoch checkpoint, vouched for by the validation loss
 		res.History = append(res.History, stats)
@@ -197,9 +205,9 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 		}
 		if opt.Checkpoint != "" {
 			if err := saveCheckpoint(ctx, task, opt, checkpointState{Epoch: epoch + 1, History: res.History}); err != nil {
-				return res, err
+				return res, withLastGood(err, lastGood())
 			}
-			lastCheckpoint = time.Now()
+			lastCheckpoint, checkpointed = time.Now(), true
 		}
 	}
 	return res, nil
@@ -224,11 +232,12 @@ func scheduled(modelFn train.ModelFn, opt Options, totalSteps int) (train.ModelF
 	return nil, fmt.Errorf("unknown learning-rate schedule %q: want constant or cosine", opt.Schedule)
 }
 
-// evalLoss is the mean loss over val's full batches, in inference mode. It goes through
-// Trainer.Eval, which resets the running-mean loss metric first (EvalStep alone would keep
-// averaging across epochs).
+// evalLoss is the mean loss over every digit of val, in inference mode: its full batches, then one
+// partial batch of the rest (a validation split smaller than a batch is that one batch). It goes
+// through Trainer.Eval, which resets the running-mean loss metric first (EvalStep alone would keep
+// averaging across epochs) and weights each batch's mean by its size.
 func evalLoss(trainer *train.Trainer, task *Task, val *Data, batch int) (float64, error) {
-	if val == nil || val.N < batch {
+	if val == nil || val.N == 0 {
 		return 0, nil
 	}
 	metrics, err := trainer.Eval(&evalDataset{task: task, data: val, batch: batch})
@@ -238,7 +247,8 @@ func evalLoss(trainer *train.Trainer, task *Task, val *Data, batch int) (float64
 	return scalar(metrics[0]), nil
 }
 
-// evalDataset yields val's full batches in order, as train.Dataset.
+// evalDataset yields val's batches in order, the last one partial when batch does not divide val.N,
+// as train.Dataset.
 type evalDataset struct {
 	task  *Task
 	data  *Data
@@ -249,12 +259,13 @@ type evalDataset struct {
 func (d *evalDataset) Name() string { return "validation" }
 func (d *evalDataset) Reset()       { d.next = 0 }
 func (d *evalDataset) Yield() (spec any, inputs, labels []*tensors.Tensor, err error) {
-	if (d.next+1)*d.batch > d.data.N {
+	start := d.next * d.batch
+	if start >= d.data.N {
 		return nil, nil, nil, io.EOF
 	}
-	idx := make([]int, d.batch)
+	idx := make([]int, min(d.batch, d.data.N-start))
 	for i := range idx {
-		idx[i] = d.next*d.batch + i
+		idx[i] = start + i
 	}
 	d.next++
 	images, lab := d.data.Batch(idx)
@@ -270,110 +281,6 @@ func scalar(t *tensors.Tensor) float64 {
 		return v
 	}
 	return math.NaN()
-}
-
-func saveCheckpoint(ctx *context.Context, task *Task, opt Options, state checkpointState) error {
-	f, err := checkpointFile(ctx, task, opt, state)
-	if err != nil {
-		return err
-	}
-	if err := weights.WriteFile(opt.Checkpoint, f); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	return nil
-}
-
-// checkpointFile snapshots the context (variables, optimizer and RNG state) with the run's position.
-func checkpointFile(ctx *context.Context, task *Task, opt Options, state checkpointState) (*weights.File, error) {
-	m := Manifest(task, opt)
-	m.Config["checkpoint_epoch"] = state.Epoch
-	m.Config["checkpoint_step"] = state.Step
-	m.Config["checkpoint_history"] = state.History
-	f, err := weights.FromContext(ctx, m)
-	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
-	}
-	if name, ok := firstNonFinite(f); ok {
-		return nil, fmt.Errorf("%w: variable %s at epoch %d step %d; the last good checkpoint %s is kept", ErrNonFinite, name, state.Epoch+1, state.Step, opt.Checkpoint)
-	}
-	return f, nil
-}
-
-func loadCheckpoint(ctx *context.Context, task *Task, path string) (checkpointState, error) {
-	var state checkpointState
-	if path == "" {
-		return state, errors.New("--resume needs a checkpoint file")
-	}
-	f, err := weights.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return state, fmt.Errorf("nothing to resume: checkpoint %s does not exist", path)
-	}
-	if err != nil {
-		return state, fmt.Errorf("resume: %w", err)
-	}
-	if f.Manifest.Model != task.Model {
-		return state, fmt.Errorf("resume: checkpoint %s is a %q model, not %q", path, f.Manifest.Model, task.Model)
-	}
-	for k, v := range task.Config {
-		if fmt.Sprint(f.Manifest.Config[k]) != fmt.Sprint(v) {
-			return state, fmt.Errorf("resume: checkpoint %s has %s=%v, this run %v", path, k, f.Manifest.Config[k], v)
-		}
-	}
-	if err := f.LoadInto(ctx); err != nil {
-		return state, fmt.Errorf("resume: %w", err)
-	}
-	epoch, _ := f.Manifest.ConfigInt("checkpoint_epoch")
-	step, _ := f.Manifest.ConfigInt("checkpoint_step")
-	state.Epoch, state.Step = int(epoch), int(step)
-	if h, ok := f.Manifest.Config["checkpoint_history"]; ok {
-		state.History = DecodeHistory(h)
-	}
-	return state, nil
-}
-
-// Manifest returns the manifest of weights trained by task with opt (metrics are added by the caller).
-func Manifest(task *Task, opt Options) weights.Manifest {
-	cfg := map[string]any{}
-	for k, v := range task.Config {
-		cfg[k] = v
-	}
-	cfg["epochs"], cfg["batch"], cfg["lr"], cfg["val_size"], cfg["limit"] = opt.Epochs, opt.Batch, opt.LR, opt.ValSize, opt.Limit
-	if opt.Schedule != "" && opt.Schedule != "constant" {
-		cfg["schedule"] = opt.Schedule
-	}
-	return weights.Manifest{Model: task.Model, Config: cfg, Command: opt.Command, Seed: opt.Seed,
-		Backend: opt.Backend, TrainedAt: time.Now().UTC().Format(time.RFC3339), Metrics: map[string]float64{}}
-}
-
-// FinalWeights packs the trained variables without optimizer state, with metrics and history.
-func FinalWeights(res *Result, task *Task, opt Options, metrics map[string]float64) (*weights.File, error) {
-	m := Manifest(task, opt)
-	for k, v := range metrics {
-		m.Metrics[k] = v
-	}
-	m.Config["history"] = res.History
-	return weights.FromContext(res.Ctx, m, weights.WithoutTrainingState())
-}
-
-// DecodeHistory reads the epoch history stored in a manifest config.
-func DecodeHistory(v any) []EpochStats {
-	list, _ := v.([]any)
-	out := make([]EpochStats, 0, len(list))
-	for _, item := range list {
-		m, _ := item.(map[string]any)
-		get := func(k string) float64 {
-			switch x := m[k].(type) {
-			case float64:
-				return x
-			case interface{ Float64() (float64, error) }:
-				f, _ := x.Float64()
-				return f
-			}
-			return math.NaN()
-		}
-		out = append(out, EpochStats{Epoch: int(get("epoch")), TrainLoss: get("train_loss"), ValLoss: get("val_loss"), Seconds: get("seconds")})
-	}
-	return out
 }
 
 // firstNonFinite returns the first float32 tensor holding a NaN or an infinity.

@@ -36,10 +36,7 @@ func testBackend(t *testing.T) *engine.Backend {
 func TestAutoencoderLossFalls(t *testing.T) {
 	train, val := testData(t)
 	for _, kind := range []models.AEKind{models.AE, models.VAE} {
-		task, err := AETask(models.DefaultAEConfig(kind))
-		if err != nil {
-			t.Fatal(err)
-		}
+		task := AETask(models.DefaultAEConfig(kind))
 		res, err := Run(testBackend(t), task, train, val, Options{Epochs: 3, Batch: 50, LR: 2e-3, Seed: 1}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -56,10 +53,7 @@ func TestAutoencoderLossFalls(t *testing.T) {
 // uninterrupted one (same batches, same noise, same optimizer state).
 func TestResumeIsExact(t *testing.T) {
 	train, val := testData(t)
-	task, err := AETask(models.DefaultAEConfig(models.DAE))
-	if err != nil {
-		t.Fatal(err)
-	}
+	task := AETask(models.DefaultAEConfig(models.DAE))
 	dir := t.TempDir()
 	opt := Options{Epochs: 2, Batch: 100, LR: 1e-3, Seed: 7}
 	full, err := Run(testBackend(t), task, train, val, opt, nil)
@@ -113,12 +107,12 @@ func TestResumeIsExact(t *testing.T) {
 func TestResumeRefusesOtherModel(t *testing.T) {
 	train, val := testData(t)
 	dir := t.TempDir()
-	ae, _ := AETask(models.DefaultAEConfig(models.AE))
+	ae := AETask(models.DefaultAEConfig(models.AE))
 	opt := Options{Epochs: 1, Batch: 100, LR: 1e-3, Seed: 1, Checkpoint: filepath.Join(dir, "ckpt"), MaxSteps: 0}
 	if _, err := Run(testBackend(t), ae, train, val, opt, nil); err != nil {
 		t.Fatal(err)
 	}
-	vae, _ := AETask(models.DefaultAEConfig(models.VAE))
+	vae := AETask(models.DefaultAEConfig(models.VAE))
 	opt.Resume, opt.Epochs = true, 2
 	if _, err := Run(testBackend(t), vae, train, val, opt, nil); err == nil {
 		t.Fatal("resuming a VAE from an AE checkpoint succeeded")
@@ -133,7 +127,7 @@ func TestResumeRefusesOtherModel(t *testing.T) {
 // good checkpoint as it was.
 func TestNonFiniteLossStops(t *testing.T) {
 	train, val := testData(t)
-	task, _ := AETask(models.DefaultAEConfig(models.AE))
+	task := AETask(models.DefaultAEConfig(models.AE))
 	ckpt := filepath.Join(t.TempDir(), "ckpt")
 	good := Options{Epochs: 1, Batch: 100, LR: 1e-3, Seed: 1, Checkpoint: ckpt}
 	if _, err := Run(testBackend(t), task, train, val, good, nil); err != nil {

@@ -19,7 +19,8 @@ import (
 
 type xlaTask struct {
 	name     string
-	task     *Task
+	task     *Task // without random shifts (see TestXLAAgreesWithEngine on random draws)
+	real     *Task // the task make models trains
 	batch    int
 	training bool // the training graph (batch statistics, the CapsNet's label mask) rather than inference
 }
@@ -30,31 +31,13 @@ func xlaTasks(t *testing.T) []xlaTask {
 	t.Helper()
 	var out []xlaTask
 	for _, kind := range []models.AEKind{models.AE, models.DAE, models.SparseAE, models.VAE, models.SubPixel, models.DenseAE} {
-		task, err := AETask(models.DefaultAEConfig(kind))
-		if err != nil {
-			t.Fatal(err)
-		}
+		task := AETask(models.DefaultAEConfig(kind))
 		// The DAE's masks and the VAE's ε are random draws: compared outside training (the DAE then
 		// runs its clean path, the VAE decodes its mean; its loss keeps the KL term).
-		out = append(out, xlaTask{string(kind), task, 16, kind != models.DAE && kind != models.VAE})
+		out = append(out, xlaTask{string(kind), task, task, 16, kind != models.DAE && kind != models.VAE})
 	}
-	for _, c := range []struct{ model, size string }{{"cnn", ""}, {"densenet", "small"}, {"capsnet", "small"}, {"capsnet", "paper"}} {
-		spec, err := NewClassifierSpec(c.model, c.size)
-		if err != nil {
-			t.Fatal(err)
-		}
-		task, err := classifierTask(spec, false) // see TestXLAAgreesWithEngine on random draws
-		if err != nil {
-			t.Fatal(err)
-		}
-		name, batch := c.model, 16
-		if c.size != "" {
-			name += "-" + c.size
-		}
-		if name == "capsnet-paper" {
-			batch = 4 // ~1 s per forward and backward on the engine
-		}
-		out = append(out, xlaTask{name, task, batch, true})
+	for _, c := range classifierCases() {
+		out = append(out, xlaTask{c.name, c.task(false), c.task(true), c.batch, true})
 	}
 	return out
 }
@@ -227,18 +210,8 @@ func TestXLATrainingLowersLoss(t *testing.T) {
 	train, val := testData(t)
 	for _, tc := range xlaTasks(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			task := tc.task
+			task := tc.real
 			var err error
-			if IsClassifier(task.Model) { // xlaTasks' classifiers have their shifts off: use the real task
-				size, _ := task.Config["size"].(string)
-				spec, err := NewClassifierSpec(task.Model, size)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if task, err = ClassifierTask(spec); err != nil {
-					t.Fatal(err)
-				}
-			}
 			var losses []float64
 			_, err = Run(xla, task, train, val, Options{Epochs: 1, Batch: 32, LR: 2e-3, Seed: 1, MaxSteps: 24},
 				func(p Progress) { losses = append(losses, p.Loss) })
@@ -274,18 +247,8 @@ func TestXLADataParallel(t *testing.T) {
 	// normalized updates carry that into later steps, so agreement is to a few units in the 5th digit.
 	const devicesTol = 1e-4
 	train, val := testData(t)
-	spec, err := NewClassifierSpec("cnn", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cnn, err := classifierTask(spec, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dense, err := AETask(models.DefaultAEConfig(models.DenseAE))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cnn := cnnTask(0)
+	dense := AETask(models.DefaultAEConfig(models.DenseAE))
 	for _, task := range []*Task{dense, cnn} {
 		t.Run(task.Model, func(t *testing.T) {
 			run := func(devices int) ([]float64, *Result) {
@@ -338,14 +301,7 @@ func TestXLADataParallel(t *testing.T) {
 		t.Fatalf("resumed on 1 device: %v (history %+v)", err, res)
 	}
 	t.Logf("2-device epoch then 1-device resume: validation loss %.4f → %.4f", res.History[0].ValLoss, res.History[1].ValLoss)
-	dn, err := NewClassifierSpec("densenet", "small")
-	if err != nil {
-		t.Fatal(err)
-	}
-	densenet, err := ClassifierTask(dn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	densenet := classifierCases()[1].task(true)
 	if _, err := Run(xla, densenet, train, val, Options{Epochs: 1, Batch: 32, LR: 1e-3, Seed: 1, Devices: 2, MaxSteps: 3}, nil); err != nil {
 		t.Errorf("DenseNet (batch norm) on 2 devices: %v", err)
 	}

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/mnistzip/mnistzip/codec/atomicfile"
 )
 
 // File is a decoded weights file: its manifest and tensors. Decode returns
@@ -79,64 +80,31 @@ func ReadFile(path string) (*File, error) {
 	return f, nil
 }
 
-// WriteFile writes f to path atomically: it writes a temporary file in the
-// same folder, syncs it and renames it over path, so readers (and a crash
-// mid-write) see either the old file or the complete new one. The temporary
-// file is removed on error.
-func WriteFile(path string, f *File) (err error) {
+// WriteFile writes f to path atomically (see codec/atomicfile): a temporary file in the same folder,
+// synced and renamed over path, so readers (and a crash or signal mid-write) see either the old file
+// or the complete new one. A character device or FIFO is written directly; a folder is refused.
+func WriteFile(path string, f *File) error {
 	// Validate before creating anything on disk.
 	e, err := prepare(f)
 	if err != nil {
 		return fmt.Errorf("encoding weights: %w", err)
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	a, err := atomicfile.Create(path, atomicfile.Overwrite(true), atomicfile.Perm(0o644))
 	if err != nil {
 		return fmt.Errorf("writing weights: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close() // may already be closed: the error is irrelevant
-			_ = os.Remove(tmp.Name())
-			err = fmt.Errorf("writing weights to %s: %w", path, err)
-		}
-	}()
-	w := bufio.NewWriterSize(tmp, 1<<20)
+	defer a.Abort()
+	w := bufio.NewWriterSize(a, 1<<20)
 	if err := e.writeTo(w); err != nil {
-		return err
+		return err // "writing weights: write PATH: ..."
 	}
 	if err := w.Flush(); err != nil {
-		return err
+		return fmt.Errorf("writing weights: %w", err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return err
+	if err := a.Commit(); err != nil {
+		return fmt.Errorf("writing weights: %w", err)
 	}
-	// CreateTemp uses mode 0600; weights are not secret.
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	syncDir(dir)
 	return nil
-}
-
-// syncDir makes the rename durable where the OS supports syncing a folder;
-// failure is ignored because the file itself is complete either way.
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
 }
 
 // LooksLike reports whether head (the first bytes of a file, at least 9) starts like a safetensors

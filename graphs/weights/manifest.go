@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"reflect"
-	"strconv"
 	"strings"
 )
 
@@ -15,9 +13,16 @@ import (
 type Manifest struct {
 	// Model names the architecture: "ae", "vae", "cnn", "capsnet", ...
 	Model string `json:"model"`
-	// Config holds model hyper-parameters. After Decode, numbers are
-	// json.Number (exact for large ints); use ConfigInt/ConfigFloat to read them.
-	Config map[string]any `json:"config,omitempty"`
+	// Config is the model's configuration, whole: the JSON of its registry config struct, which
+	// graphs/zoo decodes (weights does not know the models). Files written before the registry hold a
+	// flat object that also carries the training options, the epoch history and the softmax
+	// temperature: TrainingRecord and SoftmaxTemperature read those too, and the object is kept as
+	// written, so such a file's ID does not change when it is decoded and encoded again.
+	Config json.RawMessage `json:"config,omitempty"`
+	// Training records how the weights were trained (nil for files that did not come from training).
+	Training *Training `json:"training,omitempty"`
+	// Temperature is a classifier's fitted softmax temperature (0: not calibrated).
+	Temperature float64 `json:"temperature,omitempty"`
 	// Command is the training command line.
 	Command string `json:"command,omitempty"`
 	// Seed is the random seed used for training.
@@ -138,80 +143,84 @@ func canonicalManifest(m *Manifest) ([]byte, error) {
 	return b, nil
 }
 
-// ConfigString returns Config[key] if it is a string.
-func (m *Manifest) ConfigString(key string) (string, bool) {
-	s, ok := m.Config[key].(string)
-	return s, ok
+// Training is the record of a training run: its options, the loss after each epoch and, in a
+// checkpoint, where the run stands.
+type Training struct {
+	Epochs   int     `json:"epochs"`
+	Batch    int     `json:"batch"`
+	LR       float64 `json:"lr"`
+	Schedule string  `json:"schedule,omitempty"` // "" is the constant learning rate
+	ValSize  int     `json:"val_size"`           // digits held out from the end of the training set
+	Limit    int     `json:"limit,omitempty"`    // trained on the first Limit+ValSize digits only (0: all)
+	History  []Epoch `json:"history,omitempty"`
+	// Checkpoint is set in checkpoints only: the epoch (0-based) and step a resumed run starts at.
+	Checkpoint *Position `json:"checkpoint,omitempty"`
 }
 
-// ConfigBool returns Config[key] if it is a bool.
-func (m *Manifest) ConfigBool(key string) (bool, bool) {
-	b, ok := m.Config[key].(bool)
-	return b, ok
+// Epoch summarizes one epoch of training.
+type Epoch struct {
+	Epoch     int     `json:"epoch"`
+	TrainLoss float64 `json:"train_loss"`
+	ValLoss   float64 `json:"val_loss,omitempty"` // 0: no validation split
+	Seconds   float64 `json:"seconds"`
 }
 
-// ConfigFloat returns Config[key] as float64 if it is any number.
-func (m *Manifest) ConfigFloat(key string) (float64, bool) {
-	switch v := m.Config[key].(type) {
-	case json.Number:
-		f, err := v.Float64()
-		return f, err == nil
-	case float64:
-		return v, true
-	case float32:
-		return float64(v), true
+// Position is where a checkpointed run stands.
+type Position struct {
+	Epoch int `json:"epoch"`
+	Step  int `json:"step"`
+}
+
+// legacyConfig is what files written before the registry kept in their flat config object besides
+// the model's own keys.
+type legacyConfig struct {
+	Epochs            *int     `json:"epochs"`
+	Batch             int      `json:"batch"`
+	LR                float64  `json:"lr"`
+	Schedule          string   `json:"schedule"`
+	ValSize           int      `json:"val_size"`
+	Limit             int      `json:"limit"`
+	History           []Epoch  `json:"history"`
+	CheckpointEpoch   *int     `json:"checkpoint_epoch"`
+	CheckpointStep    int      `json:"checkpoint_step"`
+	CheckpointHistory []Epoch  `json:"checkpoint_history"`
+	Temperature       *float64 `json:"temperature"`
+}
+
+func (m *Manifest) legacy() (legacyConfig, bool) {
+	var l legacyConfig
+	if len(m.Config) == 0 || json.Unmarshal(m.Config, &l) != nil {
+		return l, false
 	}
-	if i, ok := m.ConfigInt(key); ok {
-		return float64(i), true
+	return l, true
+}
+
+// TrainingRecord returns how the weights were trained, from Training or, in a file written before
+// the registry, from its flat config object; false if neither says.
+func (m *Manifest) TrainingRecord() (Training, bool) {
+	if m.Training != nil {
+		return *m.Training, true
+	}
+	l, ok := m.legacy()
+	if !ok || l.Epochs == nil {
+		return Training{}, false
+	}
+	t := Training{Epochs: *l.Epochs, Batch: l.Batch, LR: l.LR, Schedule: l.Schedule, ValSize: l.ValSize, Limit: l.Limit, History: l.History}
+	if l.CheckpointEpoch != nil {
+		t.Checkpoint = &Position{Epoch: *l.CheckpointEpoch, Step: l.CheckpointStep}
+		t.History = l.CheckpointHistory
+	}
+	return t, true
+}
+
+// SoftmaxTemperature returns a calibrated classifier's temperature (Temperature, or a file written
+// before the registry's config key "temperature"); false if it was never calibrated.
+func (m *Manifest) SoftmaxTemperature() (float64, bool) {
+	if m.Temperature > 0 {
+		return m.Temperature, true
+	}
+	if l, ok := m.legacy(); ok && l.Temperature != nil && *l.Temperature > 0 {
+		return *l.Temperature, true
 	}
 	return 0, false
-}
-
-// ConfigInt returns Config[key] as int64 if it is an integer, including a
-// float64 with an integral value (what plain json.Unmarshal produces).
-func (m *Manifest) ConfigInt(key string) (int64, bool) {
-	switch v := m.Config[key].(type) {
-	case json.Number:
-		if i, err := strconv.ParseInt(string(v), 10, 64); err == nil {
-			return i, true
-		}
-		f, err := v.Float64()
-		return floatToInt(f, err == nil)
-	case float64:
-		return floatToInt(v, true)
-	case float32:
-		return floatToInt(float64(v), true)
-	case int:
-		return int64(v), true
-	case int8:
-		return int64(v), true
-	case int16:
-		return int64(v), true
-	case int32:
-		return int64(v), true
-	case int64:
-		return v, true
-	case uint8:
-		return int64(v), true
-	case uint16:
-		return int64(v), true
-	case uint32:
-		return int64(v), true
-	case uint:
-		if uint64(v) <= math.MaxInt64 {
-			return int64(v), true
-		}
-	case uint64:
-		if v <= math.MaxInt64 {
-			return int64(v), true
-		}
-	}
-	return 0, false
-}
-
-func floatToInt(f float64, ok bool) (int64, bool) {
-	if !ok || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
-		return 0, false
-	}
-	return int64(f), true
 }

@@ -24,15 +24,17 @@ func sampleFile(t testing.TB) *File {
 	}
 	return &File{
 		Manifest: Manifest{
-			Model:     "cnn",
-			Config:    map[string]any{"latent_dim": 32, "lr": 0.001, "act": "relu", "bn": true},
-			Command:   "mnistzip train --model cnn",
-			Seed:      42,
-			Metrics:   map[string]float64{"accuracy": 0.991, "loss": 0.03},
-			Backend:   "xla:cpu",
-			CreatedBy: "mnistzip test",
-			TrainedAt: "2025-01-02T03:04:05Z",
-			Notes:     "a <note> & more",
+			Model:       "cnn",
+			Config:      json.RawMessage(`{"latent_dim":32,"act":"relu","bn":true}`),
+			Training:    &Training{Epochs: 3, Batch: 64, LR: 0.001, ValSize: 500, History: []Epoch{{Epoch: 1, TrainLoss: 0.5, ValLoss: 0.25, Seconds: 2}}},
+			Temperature: 1.25,
+			Command:     "mnistzip train --model cnn",
+			Seed:        42,
+			Metrics:     map[string]float64{"accuracy": 0.991, "loss": 0.03},
+			Backend:     "xla:cpu",
+			CreatedBy:   "mnistzip test",
+			TrainedAt:   "2025-01-02T03:04:05Z",
+			Notes:       "a <note> & more",
 		},
 		Tensors: []Tensor{
 			must(FromFloat32("/conv1/weights", []int{2, 3}, []float32{1, -2, 3.5, 0, 1e-9, -7})),
@@ -94,20 +96,14 @@ func TestRoundTrip(t *testing.T) {
 		m.TrainedAt != f.Manifest.TrainedAt || m.Command != f.Manifest.Command {
 		t.Errorf("manifest %+v", m)
 	}
-	if v, ok := m.ConfigInt("latent_dim"); !ok || v != 32 {
-		t.Errorf("ConfigInt = %v, %v", v, ok)
+	if string(m.Config) != `{"act":"relu","bn":true,"latent_dim":32}` { // canonical: keys sorted
+		t.Errorf("config %s", m.Config)
 	}
-	if v, ok := m.ConfigFloat("lr"); !ok || v != 0.001 {
-		t.Errorf("ConfigFloat = %v, %v", v, ok)
+	if tr, ok := m.TrainingRecord(); !ok || !reflect.DeepEqual(tr, *f.Manifest.Training) {
+		t.Errorf("training record %+v, %v", tr, ok)
 	}
-	if v, ok := m.ConfigString("act"); !ok || v != "relu" {
-		t.Errorf("ConfigString = %v, %v", v, ok)
-	}
-	if v, ok := m.ConfigBool("bn"); !ok || !v {
-		t.Errorf("ConfigBool = %v, %v", v, ok)
-	}
-	if _, ok := m.ConfigInt("lr"); ok {
-		t.Error("ConfigInt of 0.001 succeeded")
+	if temp, ok := m.SoftmaxTemperature(); !ok || temp != 1.25 {
+		t.Errorf("temperature %v, %v", temp, ok)
 	}
 
 	// Byte-deterministic: encoding twice, re-encoding the decoded file, and
@@ -289,15 +285,11 @@ func TestWriteFileReadFile(t *testing.T) {
 // TestIDSurvivesRoundTrip: a manifest with nested structs and floats must give the same ID after
 // decoding as before encoding (the codec compares them).
 func TestIDSurvivesRoundTrip(t *testing.T) {
-	type entry struct {
-		Epoch int     `json:"epoch"`
-		Loss  float64 `json:"loss"`
-	}
 	tensor, err := FromFloat32("/w", []int{2}, []float32{1, 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &File{Manifest: Manifest{Model: "ae", Config: map[string]any{"z": 1, "history": []entry{{1, 0.25}, {2, 1.0 / 3}}},
+	f := &File{Manifest: Manifest{Model: "ae", Config: json.RawMessage(`{"z":1,"history":[{"epoch":1,"loss":0.25},{"epoch":2,"loss":0.3333333333333333}]}`),
 		Metrics: map[string]float64{"b": 9.95235, "a": 1e-7}}, Tensors: []Tensor{tensor}}
 	before, err := f.ID()
 	if err != nil {
@@ -321,5 +313,39 @@ func TestIDSurvivesRoundTrip(t *testing.T) {
 	}
 	if before != after || before != stored {
 		t.Errorf("IDs differ: before encoding %s, after decoding %s, stored %s", before, after, stored)
+	}
+}
+
+// A file written before the registry keeps a flat config object holding the training options, the
+// history, a checkpoint's position and the temperature: they are read from there, and the object
+// is kept as written (so the file's ID survives a decode and re-encode).
+func TestLegacyFlatConfig(t *testing.T) {
+	tensor, err := FromFloat32("/w", []int{1}, []float32{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flat := `{"batch":128,"channels0":16,"checkpoint_epoch":2,"checkpoint_history":[{"epoch":1,"train_loss":0.5,"val_loss":0.4,"seconds":3}],"checkpoint_step":7,"epochs":6,"kind":"ae","lr":0.001,"temperature":1.5,"val_size":5000}`
+	f := &File{Manifest: Manifest{Model: "ae", Config: json.RawMessage(flat)}, Tensors: []Tensor{tensor}}
+	data, err := Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, ok := g.Manifest.TrainingRecord()
+	want := Training{Epochs: 6, Batch: 128, LR: 0.001, ValSize: 5000, History: []Epoch{{1, 0.5, 0.4, 3}}, Checkpoint: &Position{Epoch: 2, Step: 7}}
+	if !ok || !reflect.DeepEqual(tr, want) {
+		t.Errorf("training record %+v (%v), want %+v", tr, ok, want)
+	}
+	if temp, ok := g.Manifest.SoftmaxTemperature(); !ok || temp != 1.5 {
+		t.Errorf("temperature %v, %v", temp, ok)
+	}
+	if re := marshal(t, g); !bytes.Equal(re, data) {
+		t.Error("re-encoding a flat-config file changed its bytes")
+	}
+	if _, ok := (&Manifest{Config: json.RawMessage(`{"kind":"ae"}`)}).TrainingRecord(); ok {
+		t.Error("a config without training keys gave a training record")
 	}
 }

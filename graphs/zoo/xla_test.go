@@ -1,4 +1,4 @@
-package evaluate
+package zoo
 
 import (
 	"encoding/json"
@@ -36,13 +36,12 @@ func TestXLAWeightsOnEngine(t *testing.T) {
 	}
 	trainData, val := training.SplitValidation(trainSet, 100)
 	test := training.FromSet(testSet, 0, testSet.N)
-	for _, c := range []struct{ model, size string }{{"cnn", ""}, {"densenet", "small"}, {"capsnet", "small"}} {
-		t.Run(c.model, func(t *testing.T) {
-			spec, err := training.NewClassifierSpec(c.model, c.size)
-			if err != nil {
-				t.Fatal(err)
-			}
-			task, err := training.ClassifierTask(spec)
+	for _, m := range Models() {
+		if m.Family != Classifier {
+			continue
+		}
+		t.Run(m.Name, func(t *testing.T) {
+			task, err := m.Task(m.DefaultConfig()) // the small sizes
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,11 +61,11 @@ func TestXLAWeightsOnEngine(t *testing.T) {
 			if f, err = weights.Decode(raw); err != nil {
 				t.Fatal(err)
 			}
-			predict := func(name string, clf *Classifier, err error) []int {
+			predict := func(name string, trained *Trained, err error) []int {
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				l, err := clf.Logits(test, 100)
+				l, err := trained.Classifier.Logits(test, 100)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -81,10 +80,10 @@ func TestXLAWeightsOnEngine(t *testing.T) {
 				}
 				return out
 			}
-			clfXLA, err := LoadClassifier(xla, f)
-			onXLA := predict("xla", clfXLA, err)
-			clfEngine, err := LoadClassifier(eng, f)
-			onEngine := predict("engine", clfEngine, err)
+			onXLAModel, err := Load(xla, f)
+			onXLA := predict("xla", onXLAModel, err)
+			onEngineModel, err := Load(eng, f)
+			onEngine := predict("engine", onEngineModel, err)
 			differ, correct := 0, 0
 			for i := range onXLA {
 				if onXLA[i] != onEngine[i] {
@@ -94,20 +93,20 @@ func TestXLAWeightsOnEngine(t *testing.T) {
 					correct++
 				}
 			}
-			t.Logf("%s trained on XLA (%d steps): %d/1000 test digits right; engine and XLA differ on %d", c.model, res.Steps, correct, differ)
+			t.Logf("%s trained on XLA (%d steps): %d/1000 test digits right; engine and XLA differ on %d", m.Name, res.Steps, correct, differ)
 			if differ > 0 {
-				t.Errorf("%s: XLA-trained weights predict differently on the engine for %d of 1000 digits", c.model, differ)
+				t.Errorf("%s: XLA-trained weights predict differently on the engine for %d of 1000 digits", m.Name, differ)
 			}
 			// Well above chance (100), so the weights compared are trained ones. The DenseNet is lowest
 			// (~380): its batch-norm moving averages are still far from the batch statistics.
 			if correct < 250 {
-				t.Errorf("%s: only %d/1000 right after training on XLA", c.model, correct)
+				t.Errorf("%s: only %d/1000 right after training on XLA", m.Name, correct)
 			}
-			if dir := os.Getenv(XLACheckDirEnv); dir != "" && c.model == "cnn" {
+			if dir := os.Getenv(XLACheckDirEnv); dir != "" && m.Name == "cnn" {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)
 				}
-				js, _ := json.Marshal(map[string]any{"model": c.model, "predictions": onXLA})
+				js, _ := json.Marshal(map[string]any{"model": m.Name, "predictions": onXLA})
 				if err := os.WriteFile(filepath.Join(dir, "cnn.safetensors"), raw, 0o644); err != nil {
 					t.Fatal(err)
 				}

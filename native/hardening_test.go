@@ -1,0 +1,216 @@
+//go:build unix
+
+package main
+
+import (
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mnistzip/mnistzip/graphs/weights"
+)
+
+func oneLineWith(t *testing.T, what, stderr string, want ...string) {
+	t.Helper()
+	if strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("%s: stderr is not one line: %q", what, stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(stderr, w) {
+			t.Errorf("%s: stderr %q lacks %q", what, stderr, w)
+		}
+	}
+}
+
+// TestTrainOutputFolderMissing: train -o into a missing folder fails at once, naming the output (not
+// a temporary file), before it reads any data: the data folder here does not exist either, and it
+// is not what is reported.
+func TestTrainOutputFolderMissing(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "missing", "w.safetensors")
+	start := time.Now()
+	code, _, e := run(t, "train", "--model", "dense", "-o", out, "--data", filepath.Join(dir, "no-data"))
+	if code != exitFailure {
+		t.Errorf("exit %d, want 1 (stderr %q)", code, e)
+	}
+	oneLineWith(t, "train -o missing/", e, out, "does not exist")
+	if strings.Contains(e, ".tmp") || strings.Contains(e, "no-data") || strings.Contains(e, "make data") {
+		t.Errorf("stderr %q: want the output's folder reported, not a temporary file or the data", e)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %s to fail", d)
+	}
+	// A checkpoint into a missing folder likewise.
+	code, _, e = run(t, "train", "--model", "dense", "-o", filepath.Join(dir, "w"), "--checkpoint", filepath.Join(dir, "nope", "c"), "--data", filepath.Join(dir, "no-data"))
+	if code != exitFailure {
+		t.Errorf("--checkpoint into a missing folder: exit %d", code)
+	}
+	oneLineWith(t, "train --checkpoint missing/", e, filepath.Join(dir, "nope", "c"), "does not exist")
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left %d files", len(entries))
+	}
+}
+
+// TestTrainSmallValidation: a validation split smaller than a batch is evaluated and its loss stored
+// (it used to be stored as 0); without a split, no validation loss is stored at all.
+func TestTrainSmallValidation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a small model")
+	}
+	data, dir := smallDataFolder(t), t.TempDir()
+	for _, c := range []struct {
+		val     string
+		wantVal bool
+	}{{"100", true}, {"0", false}} {
+		w := filepath.Join(dir, "val"+c.val+".safetensors")
+		code, _, e := run(t, "train", "--model", "dense", "-o", w, "--data", data, "--backend", "go",
+			"--epochs", "1", "--limit", "256", "--val", c.val, "--batch", "128")
+		if code != exitOK {
+			t.Fatalf("--val %s: exit %d: %s", c.val, code, e)
+		}
+		f, err := weights.ReadFile(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, ok := f.Manifest.Metrics["val_loss"]
+		switch {
+		case c.wantVal && !(ok && v > 0):
+			t.Errorf("--val %s --batch 128: val_loss %v (recorded %v), want the loss of the 100 digits", c.val, v, ok)
+		case !c.wantVal && ok:
+			t.Errorf("--val 0: val_loss %v recorded", v)
+		}
+	}
+}
+
+// TestInfoDamagedWeights: info on a weights file whose header is damaged says in one line that the
+// file is neither valid weights nor IDX nor .mz, naming the file once (the IDX error used to repeat
+// it: "x: read x: idx: bad magic").
+func TestInfoDamagedWeights(t *testing.T) {
+	good, err := os.ReadFile("../graphs/models/shipped/ae.safetensors")
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	for name, data := range map[string][]byte{
+		"length.safetensors":    append([]byte("XXXXXXXX"), good[8:]...),
+		"truncated.safetensors": good[:len(good)/3],
+		"json.safetensors":      append(append(append([]byte{}, good[:8]...), 'Z'), good[9:]...),
+	} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, data, 0o644)
+		code, _, e := run(t, "info", p)
+		if code != exitFailure {
+			t.Errorf("%s: exit %d", name, code)
+		}
+		oneLineWith(t, "info "+name, e, p)
+		if n := strings.Count(e, p); n != 1 {
+			t.Errorf("info %s: %q names the file %d times", name, e, n)
+		}
+		if !strings.Contains(e, "weights") {
+			t.Errorf("info %s: %q does not say what the file fails to be", name, e)
+		}
+	}
+}
+
+// TestOutputsNeverReplaceSpecialFiles: -f -o writes into a FIFO or a character device in place,
+// refuses a directory in one line, writes through a symbolic link, and names a missing folder by the
+// output's own path.
+func TestOutputsNeverReplaceSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	input, _ := subset(t, dir, 50)
+	// A FIFO with a reader: compress writes into it.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan int, 1)
+	go func() {
+		f, err := os.Open(fifo)
+		if err != nil {
+			got <- -1
+			return
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		got <- len(b)
+	}()
+	if code, _, e := run(t, "compress", "-k", "-f", "-o", fifo, input); code != exitOK {
+		t.Fatalf("compress -f -o FIFO: exit %d: %s", code, e)
+	}
+	select {
+	case n := <-got:
+		if n <= 0 {
+			t.Errorf("the FIFO's reader got %d bytes", n)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("nothing reached the FIFO")
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+		t.Errorf("the FIFO was replaced: %v", fi.Mode())
+	}
+	// A character device: one made here as root, else a link to /dev/null (never /dev/null itself).
+	dev := filepath.Join(dir, "null")
+	if syscall.Mknod(dev, syscall.S_IFCHR|0o666, 1<<8|3) != nil {
+		os.Symlink("/dev/null", dev)
+	} else if f, err := os.OpenFile(dev, os.O_WRONLY, 0); err != nil {
+		os.Remove(dev)
+		os.Symlink("/dev/null", dev)
+	} else {
+		f.Close()
+	}
+	before, _ := os.Lstat(dev)
+	if code, _, e := run(t, "compress", "-k", "-f", "-o", dev, input); code != exitOK {
+		t.Fatalf("compress -f -o device: exit %d: %s", code, e)
+	}
+	if after, err := os.Lstat(dev); err != nil || after.Mode() != before.Mode() {
+		t.Errorf("the device %v became %v", before.Mode(), after.Mode())
+	}
+	if fi, _ := os.Stat(dev); fi.Mode()&fs.ModeCharDevice == 0 {
+		t.Errorf("no longer a character device: %v", fi.Mode())
+	}
+	// A directory is refused in one line and stays.
+	sub := filepath.Join(dir, "sub")
+	os.Mkdir(sub, 0o755)
+	code, _, e := run(t, "compress", "-k", "-f", "-o", sub, input)
+	if code != exitFailure {
+		t.Errorf("compress -f -o DIR: exit %d", code)
+	}
+	oneLineWith(t, "compress -f -o DIR", e, sub, "directory")
+	if fi, err := os.Stat(sub); err != nil || !fi.IsDir() {
+		t.Error("the directory was replaced")
+	}
+	// A link to a regular file: the file gets the output, the link stays.
+	target := filepath.Join(dir, "target.mz")
+	os.WriteFile(target, []byte("old"), 0o644)
+	link := filepath.Join(dir, "link.mz")
+	os.Symlink(target, link)
+	if code, _, e := run(t, "compress", "-k", "-f", "-o", link, input); code != exitOK {
+		t.Fatalf("compress -f -o LINK: exit %d: %s", code, e)
+	}
+	if li, _ := os.Lstat(link); li.Mode()&fs.ModeSymlink == 0 {
+		t.Error("the link was replaced by a file")
+	}
+	if b, _ := os.ReadFile(target); string(b) == "old" {
+		t.Error("the link's target was not written")
+	}
+	// A missing folder is named by the output's path.
+	missing := filepath.Join(dir, "nope", "x.mz")
+	code, _, e = run(t, "compress", "-k", "-o", missing, input)
+	if code != exitFailure {
+		t.Errorf("compress -o missing/: exit %d", code)
+	}
+	oneLineWith(t, "compress -o missing/", e, missing, "does not exist")
+	if strings.Contains(e, ".tmp") {
+		t.Errorf("the error names the temporary file: %q", e)
+	}
+	for _, n := range listDir(t, dir) {
+		if strings.Contains(n, ".tmp") {
+			t.Errorf("left %s", n)
+		}
+	}
+}
