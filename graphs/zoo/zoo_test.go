@@ -130,7 +130,7 @@ func TestShippedWeightsLoad(t *testing.T) {
 			d := c.(*DenseNetConfig)
 			return d.Size == "small" && d.DenseNetConfig == models.DenseNetSmall && d.Shift == 1
 		},
-		"cnn": func(c Config) bool { return *c.(*CNNConfig) == CNNConfig{Shift: 1} },
+		"cnn": func(c Config) bool { return *c.(*CNNConfig) == CNNConfig{Shift: 2, Dropout: 0.4} }, // TRAIN_cnn
 		"ae":  func(c Config) bool { return c.(*models.AEConfig).Channels == [2]int{16, 32} },
 		"dae": func(c Config) bool { return c.(*models.AEConfig).Channels == [2]int{32, 64} },
 		"vae": func(c Config) bool { return c.(*models.AEConfig).CodeSize == 2 },
