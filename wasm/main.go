@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"runtime"
 	"syscall/js"
 	"time"
@@ -41,16 +42,24 @@ import (
 
 var version = "dev" // set with -ldflags "-X main.version=..."
 
+// wrapSource is the body of mnistzipWrap in www/worker.js: keep the two alike.
+const wrapSource = "return function(...a) { const r = f(...a); if (r instanceof Error) throw r; return r; }"
+
 func main() {
 	backend, choice, err := graphs.BitExactBackend() // the page decodes .mz files: see BitExactBackend
 	if err != nil {
-		js.Global().Set("mnistzipError", err.Error())
-		select {}
+		fmt.Fprintln(os.Stderr, "mnistzip:", err) // the host reports what the program printed when it exits
+		os.Exit(1)
 	}
 	svc := service.New(backend)
 	api := js.Global().Get("Object").New()
-	// A Go function cannot throw into JavaScript: it returns an Error value, and this wrapper throws it.
-	thrower := js.Global().Get("Function").New("f", "return function(...a) { const r = f(...a); if (r instanceof Error) throw r; return r; }")
+	// A Go function cannot throw into JavaScript: it returns an Error value, and a wrapper throws it.
+	// The page's worker defines the wrapper (mnistzipWrap) because its Content-Security-Policy
+	// forbids building functions from strings; other hosts (node in the tests) get it from Function.
+	thrower := js.Global().Get("mnistzipWrap")
+	if thrower.Type() != js.TypeFunction {
+		thrower = js.Global().Get("Function").New("f", wrapSource)
+	}
 	def := func(name string, f func(args []js.Value) (any, error)) {
 		api.Set(name, thrower.Invoke(js.FuncOf(func(_ js.Value, args []js.Value) (result any) {
 			defer func() {

@@ -3,9 +3,21 @@
 // and during training {type: "progress", id, progress}. Every failure is answered as a message.
 importScripts("wasm_exec.js");
 
-let markReady;
+// Turns the Error values the Go functions return into throws (see wasm/main.go). Defined here, not
+// built from a string in Go, because the page's Content-Security-Policy has no 'unsafe-eval'.
+self.mnistzipWrap = (f) => function (...a) { const r = f(...a); if (r instanceof Error) throw r; return r; };
+
+// What the Go program prints (wasm_exec.js writes it with console.log) is kept until it is ready, so
+// a program that exits during start-up (a panic, no backend) is reported with its own words.
+const startupLog = [];
+const consoleLog = console.log;
+console.log = (...a) => { if (startupLog.length < 40) startupLog.push(a.join(" ")); consoleLog(...a); };
+
+let markReady, isReady = false;
 const ready = new Promise((resolve) => { markReady = resolve; });
 self.onMnistzipReady = () => {
+  isReady = true;
+  console.log = consoleLog;
   markReady();
   self.postMessage({ type: "ready", version: self.mnistzip.version() });
 };
@@ -13,6 +25,8 @@ self.onMnistzipReady = () => {
 const go = new Go();
 WebAssembly.instantiateStreaming(fetch("mnistzip.wasm"), go.importObject)
   .then(({ instance }) => go.run(instance))
+  .then(() => self.postMessage({ type: "fatal", message: (isReady ? "mnistzip.wasm stopped" : "mnistzip.wasm exited while starting") +
+    (startupLog.length ? ": " + startupLog.join("\n") : "") }))
   .catch((err) => self.postMessage({ type: "fatal", message: "loading mnistzip.wasm: " + String(err) }));
 
 self.onmessage = async ({ data }) => {

@@ -22,8 +22,11 @@
 // 30,000 images (23.5 MB) or 8 MiB of other data, and at most the concurrency's number of chunks are
 // in flight (default DefaultConcurrency, at most 4; WithConcurrency up to MaxConcurrency), plus at
 // most two zstd encoders of about 50 MB each. Measured with 4 in flight (TestBoundedMemory, peak heap
-// in use, uncollected garbage included): compression peaks at 135 MiB for 8 MiB chunks (a 160 KB
-// gzip stream whose header claims 65536 × 65536 bytes, coded until its data runs out) and 570 MiB for
-// chunks of 30,000 images; decompression at 95 MiB for image chunks. With WithAEHints an Encoder may
-// also hold up to 64 MiB of coded chunks until one of them uses the model (see SPEC.md).
+// in use): compression peaks at 135 MiB for 8 MiB chunks (a 160 KB gzip stream whose header claims
+// 65536 × 65536 bytes, coded until its data runs out; default GOGC, garbage included) and, for chunks
+// of 30,000 images, at 360–410 MiB of live data (measured with GOGC 10, so that little garbage
+// counts); at the default GOGC 100 the heap in use reaches 567–664 MiB there, the garbage depending
+// on how busy the machine is (GOMEMLIMIT caps it). Decompression peaks at 92 MiB for image chunks.
+// With WithAEHints an Encoder may also hold up to 64 MiB of coded chunks until one of them uses the
+// model (see SPEC.md).
 package mz

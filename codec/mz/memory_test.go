@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -183,23 +184,28 @@ func TestBoundedMemoryImages(t *testing.T) {
 	var packed bytes.Buffer
 	var st Stats
 	start := time.Now()
+	// The bound is on the data the coders keep alive, so the collector runs often here (GOGC 10):
+	// at the default GOGC 100 the heap in use also holds up to about as much again of garbage, and
+	// how much depends on how busy the machine is (567–664 MiB measured, the higher under the load
+	// of the whole `go test ./...`), which made a bound on it flaky.
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
 	peak := peakHeap(func() { st, err = enc.Encode(&packed, src) })
 	if err != nil || len(st.Chunks) != 4 {
 		t.Fatalf("%s: %v after %d chunks", h, err, len(st.Chunks))
 	}
-	t.Logf("compressing 4 chunks of 30,000 images in %s: peak heap %.1f MiB", time.Since(start).Round(time.Millisecond), float64(peak)/MiB)
-	if peak > 640*MiB {
-		t.Errorf("peak heap %.0f MiB compressing 4 image chunks, want < 640 MiB", float64(peak)/MiB)
+	t.Logf("compressing 4 chunks of 30,000 images in %s: peak heap %.1f MiB (GOGC 10)", time.Since(start).Round(time.Millisecond), float64(peak)/MiB)
+	if peak > 448*MiB {
+		t.Errorf("peak heap %.0f MiB compressing 4 image chunks, want < 448 MiB", float64(peak)/MiB)
 	}
 	dec, _ := NewDecoder(WithConcurrency(4))
 	var n countingWriter
 	peak = peakHeap(func() { _, err = dec.Decode(&n, bytes.NewReader(packed.Bytes())) })
-	t.Logf("decompressing them: peak heap %.1f MiB", float64(peak)/MiB)
+	t.Logf("decompressing them: peak heap %.1f MiB (GOGC 10)", float64(peak)/MiB)
 	if err != nil || int64(n) != st.In {
 		t.Fatalf("decompress: %v, %d bytes of %d", err, n, st.In)
 	}
-	if peak > 640*MiB {
-		t.Errorf("peak heap %.0f MiB decompressing 4 image chunks, want < 640 MiB", float64(peak)/MiB)
+	if peak > 160*MiB {
+		t.Errorf("peak heap %.0f MiB decompressing 4 image chunks, want < 160 MiB", float64(peak)/MiB)
 	}
 }
 
