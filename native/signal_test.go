@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -51,6 +52,10 @@ func TestSignalsRemoveTemporaryFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+		if signal.Ignored(sig) { // inherited by the children (the tests run under nohup): they keep ignoring it
+			t.Logf("%v is ignored in this process: its case is skipped", sig)
+			continue
+		}
 		dir := t.TempDir()
 		out := filepath.Join(dir, "digits.idx")
 		cmd := exec.Command(bin, "decompress", "-o", out, "-")

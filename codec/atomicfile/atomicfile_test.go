@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -272,6 +273,10 @@ func TestSignalRemovesTemporaryFile(t *testing.T) {
 		return
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+		if signal.Ignored(sig) { // inherited by the children (the tests run under nohup): they keep ignoring it
+			t.Logf("%v is ignored in this process: its case is skipped", sig)
+			continue
+		}
 		dir := t.TempDir()
 		cmd := exec.Command(os.Args[0], "-test.run=^TestSignalRemovesTemporaryFile$")
 		cmd.Env = append(os.Environ(), "ATOMICFILE_HELPER_DIR="+dir)
