@@ -11,7 +11,7 @@ func TestDistinct(t *testing.T) {
 	}
 	img := readImages(t, "../../data/mnist/t10k-images-idx3-ubyte.gz")
 	n := len(img) / imageSize
-	m := newModel()
+	m := newModel(n)
 	seen := make([]map[uint64]struct{}, contexts)
 	for i := range seen {
 		seen[i] = map[uint64]struct{}{}

@@ -26,7 +26,7 @@ func Encode(images []byte, n int) ([]byte, error) {
 	if n < 0 || len(images) != n*imageSize {
 		return nil, fmt.Errorf("cm: %d bytes are not %d images", len(images), n)
 	}
-	m := newModel()
+	m := newModel(n)
 	e := newEncoder(make([]byte, 0, len(images)/6))
 	for i := range n {
 		m.image(images[i*imageSize:(i+1)*imageSize], func(p int, bit int) int { e.encode(bit, p); return bit })
@@ -39,7 +39,7 @@ func Decode(payload []byte, n int) ([]byte, error) {
 	if n < 0 || len(payload) < 4 {
 		return nil, fmt.Errorf("%w: %d images in %d bytes", ErrCorrupt, n, len(payload))
 	}
-	m := newModel()
+	m := newModel(n)
 	d := newDecoder(payload)
 	out := make([]byte, n*imageSize)
 	for i := range n {

@@ -48,22 +48,23 @@ var counterRate = func() (t [1024]int64) {
 	return t
 }()
 
-// A counter is a probability (22 high bits) and the number of bits it has seen (10 low bits).
+// A counter is a probability (22 high bits, stored XOR 1/2 so that the zero value is p = 1/2: fresh
+// tables need no initialising pass) and the number of bits it has seen (10 low bits).
 type counter uint32
 
-const counterInit = counter(1 << 31) // p = 1/2, n = 0
+const half = 1 << 31
 
-func (c counter) p() int { return int(c >> 20) } // 12-bit
+func (c counter) p() int { return int((uint32(c) ^ half) >> 20) } // 12-bit
 
 func (c *counter) update(bit int, limit uint32) {
 	n := uint32(*c) & 1023
-	p := int64(*c >> 10)
+	p := int64((uint32(*c) ^ half) >> 10)
 	p += ((int64(bit)<<22 - p) * counterRate[n]) >> 16
 	p = min(max(p, 1<<10), 1<<22-1<<10) // keep the 12-bit probability within 1..4094
 	if n < limit {
 		n++
 	}
-	*c = counter(uint32(p)<<10 | n)
+	*c = counter((uint32(p)<<10 | n) ^ half)
 }
 
 // mixer combines stretched probabilities with one of several weight sets, trained online to

@@ -47,6 +47,7 @@ var tableBits = [contexts]uint32{18, 22, 19, 22, 22, 22, 22, 20, 21, 21, 19, 19,
 type model struct {
 	buf    [(side + pad) * stride]byte // the image being coded, with background above and beside it
 	tables [contexts][]counter
+	bits   [contexts]uint32 // log2 of each table's size
 	ctx    [contexts]uint32 // the current pixel's context hashes
 	slot   [contexts]uint32 // the counters of the current decision
 	mixA   *mixer           // weights by decision depth and the west and north pixels
@@ -58,7 +59,27 @@ type model struct {
 	sel    uint32 // mixA's context part from the neighbours
 }
 
-func newModel() *model {
+// bitsFor caps a table for n images: about four counters per decision the images can hold (2.5
+// decisions a pixel on MNIST), so a small chunk neither allocates nor scatters over 120 MB.
+func bitsFor(i, n int) uint32 {
+	b := uint32(12)
+	for b < tableBits[i] && 1<<b < n*imageSize*10 {
+		b++
+	}
+	return b
+}
+
+// TableBytes is the memory of the counters a model for n images holds (its mixers and maps add
+// under 1 MB): 117 MiB from about 550 images up.
+func TableBytes(n int) int {
+	b := 0
+	for i := range contexts {
+		b += 4 << bitsFor(i, n)
+	}
+	return b
+}
+
+func newModel(n int) *model {
 	m := &model{
 		mixA: newMixer(inputs, 9*9, 300, 1<<14),
 		mixB: newMixer(inputs, 256, 300, 1<<14),
@@ -66,11 +87,8 @@ func newModel() *model {
 		apm2: newAPM(256*36, 7),
 	}
 	for i := range m.tables {
-		t := make([]counter, 1<<tableBits[i])
-		for j := range t {
-			t[j] = counterInit
-		}
-		m.tables[i] = t
+		m.bits[i] = bitsFor(i, n)
+		m.tables[i] = make([]counter, 1<<m.bits[i])
 	}
 	return m
 }
@@ -151,7 +169,7 @@ func (m *model) contexts(r, c, at int) {
 func (m *model) decide(node, depth, bit int, code func(p, bit int) int) int {
 	n := uint32(node) * 0x2545F491
 	for i := range contexts {
-		s := (m.ctx[i] ^ n) * 0x9E3779B1 >> (32 - tableBits[i])
+		s := (m.ctx[i] ^ n) * 0x9E3779B1 >> (32 - m.bits[i])
 		m.slot[i] = s
 		st := stretch(m.tables[i][s].p())
 		m.mixA.add(st)

@@ -254,13 +254,14 @@ func TestStreamsChunkByChunk(t *testing.T) {
 	}
 }
 
-// TestCoderTable: one entry per chunk kind, the ones format version 1 defines, each with both
-// directions; exactly one lossy coder.
+// TestCoderTable: one entry per chunk kind, the ones format versions 1 (0…9) and 2 (10) define,
+// each with both directions and a version; exactly one lossy coder.
 func TestCoderTable(t *testing.T) {
 	names := map[string]bool{}
 	lossy := 0
 	for i, c := range coders {
-		if names[c.name] || c.encode == nil || c.decode == nil || coderByID[c.id] != &coders[i] {
+		if names[c.name] || c.encode == nil || c.decode == nil || coderByID[c.id] != &coders[i] || c.levels == 0 ||
+			c.version != map[bool]byte{true: 1, false: 2}[c.id < 10] {
 			t.Errorf("coder %d (%s) duplicated or incomplete", c.id, c.name)
 		}
 		names[c.name] = true
@@ -269,8 +270,8 @@ func TestCoderTable(t *testing.T) {
 		}
 	}
 	for kind := range 256 {
-		if (coderByID[kind] != nil) != (kind < 10) {
-			t.Errorf("kind %d: coder %v, want one exactly for kinds 0…9", kind, coderByID[kind])
+		if (coderByID[kind] != nil) != (kind <= 10) {
+			t.Errorf("kind %d: coder %v, want one exactly for kinds 0…10", kind, coderByID[kind])
 		}
 	}
 	if lossy != 1 || len(Coders()) != len(coders) || Coders()[0].Name != "stored" {
@@ -293,9 +294,12 @@ func TestFormatV1Unchanged(t *testing.T) {
 		{"t10k-1000-images-idx3-ubyte", []Option{WithAEHints(true), WithModel(quadrantAE{"cc03"})}, 131928, "f5137e4668fa90980fb90af6eec0a739f85c4890ae2c7ea742c362334e903ce6"},
 	} {
 		h, data, _ := readIDX(t, "../../testdata/"+c.file)
-		packed := compress(t, h, data, c.opts...)
+		packed := compress(t, h, data, append([]Option{WithLevel(LevelFast)}, c.opts...)...)
 		if sum := sha256Hex(packed); len(packed) != c.size || sum != c.sha {
 			t.Errorf("%s: %d bytes, SHA-256 %s; version 1 made %d bytes, %s", c.file, len(packed), sum, c.size, c.sha)
+		}
+		if packed[4] != 1 {
+			t.Errorf("%s at LevelFast: format version %d", c.file, packed[4])
 		}
 	}
 }

@@ -234,6 +234,8 @@ func readChunk(br *bufio.Reader, i int64, h Header, p plan) (chunkIn, error) {
 // checkKind refuses a chunk kind the file cannot hold.
 func checkKind(c *coder, h Header, p plan) error {
 	switch {
+	case c.version > h.Version:
+		return fmt.Errorf("a %s chunk in a version %d file", c.name, h.Version)
 	case h.Lossy != c.lossy:
 		return fmt.Errorf("a %s chunk in a %s file", c.name, map[bool]string{true: "lossy", false: "lossless"}[h.Lossy])
 	case c.images && !p.images:

@@ -27,6 +27,8 @@
 // of 30,000 images, at 360–410 MiB of live data (measured with GOGC 10, so that little garbage
 // counts); at the default GOGC 100 the heap in use reaches 567–664 MiB there, the garbage depending
 // on how busy the machine is (GOMEMLIMIT caps it). Decompression peaks at 92 MiB for image chunks.
-// With WithAEHints an Encoder may also hold up to 64 MiB of coded chunks until one of them uses the
-// model (see SPEC.md).
+// Those figures are LevelFast's; LevelBest also holds at most two context-mixing models at once,
+// whatever the concurrency, of 117 MiB each (codec/cm.TableBytes; TestBoundedMemoryCM: 380 MiB
+// compressing and 255 MiB decompressing 4 chunks at once). With WithAEHints an Encoder may also hold
+// up to 64 MiB of coded chunks until one of them uses the model (see SPEC.md).
 package mz

@@ -96,7 +96,7 @@ func (e *Encoder) encode(dst io.Writer, rd *idx.Reader) (Stats, error) {
 	if p.parts > math.MaxUint32 {
 		return st, fmt.Errorf("%w: %s would be %d chunks", ErrTooLarge, h, p.parts)
 	}
-	hdr := Header{Version: Version, Lossy: cfg.lossy, Quality: cfg.quality, IDX: h, Chunks: int(p.parts)}
+	hdr := Header{Version: fileVersion(cfg, images), Lossy: cfg.lossy, Quality: cfg.quality, IDX: h, Chunks: int(p.parts)}
 	hints := cfg.hints && images
 	var model Autoencoder
 	if cfg.lossy || hints {
@@ -146,7 +146,7 @@ func (e *Encoder) encode(dst io.Writer, rd *idx.Reader) (Stats, error) {
 		var wg sync.WaitGroup
 		for j, c := range batch {
 			wg.Go(func() {
-				results[j] = codeChunk(c, cfg.lossy, images, hints)
+				results[j] = codeChunk(c, cfg.level, cfg.lossy, images, hints)
 				mu.Lock()
 				defer mu.Unlock()
 				done += int64(c.items)
@@ -223,9 +223,22 @@ type codedChunk struct {
 	err      error
 }
 
+// fileVersion is the format version a file gets: the oldest that holds every coder the encoder may
+// choose, so that files with no context-mixing chunk stay version 1.
+func fileVersion(cfg *config, images bool) byte {
+	v := byte(minVersion)
+	for i := range coders {
+		cd := &coders[i]
+		if cd.levels&levelBit(cfg.level) != 0 && cd.lossy == cfg.lossy && (!cd.images || images) {
+			v = max(v, cd.version)
+		}
+	}
+	return v
+}
+
 // codeChunk codes one chunk: lossy files with the lossy coder, others with every coder that applies,
 // keeping the smallest payload (the first of equals, in the table's order).
-func codeChunk(c *chunk, lossy, images, hints bool) (best codedChunk) {
+func codeChunk(c *chunk, level Level, lossy, images, hints bool) (best codedChunk) {
 	defer func() {
 		if r := recover(); r != nil { // no known path, but a coder bug must not crash the host
 			best.err = fmt.Errorf("panic: %v", r)
@@ -233,7 +246,7 @@ func codeChunk(c *chunk, lossy, images, hints bool) (best codedChunk) {
 	}()
 	for i := range coders {
 		cd := &coders[i]
-		if cd.lossy != lossy || (cd.images && !images) || (cd.model && !lossy && !hints) {
+		if cd.lossy != lossy || (cd.images && !images) || (cd.model && !lossy && !hints) || cd.levels&levelBit(level) == 0 && !lossy {
 			continue
 		}
 		payload, err := cd.encode(c)

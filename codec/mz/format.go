@@ -15,8 +15,14 @@ import (
 // newline (caught by transfers that rewrite line ends).
 var Magic = [4]byte{0x89, 'M', 'Z', '\n'}
 
-// Version is the format version this package writes and reads.
-const Version = 1
+// Version is the newest format version this package writes and reads. Version 2 adds the
+// context-mixing image coder (chunk kind 10); a file holds version 2 only when LevelBest codes
+// images, so every other file is byte for byte the version 1 file it always was, and older
+// mnistzips read it.
+const Version = 2
+
+// minVersion is the oldest format version this package reads.
+const minVersion = 1
 
 const (
 	flagLossy = 1 << 0
@@ -67,7 +73,11 @@ func (h Header) marshal() ([]byte, error) {
 	if h.Lossy {
 		flags |= flagLossy
 	}
-	b = append(b, Version, flags, byte(h.Quality), byte(len(h.ModelID)))
+	v := h.Version
+	if v == 0 {
+		v = minVersion
+	}
+	b = append(b, v, flags, byte(h.Quality), byte(len(h.ModelID)))
 	b = append(b, h.ModelID...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(idxBytes)))
 	b = append(b, idxBytes...)
@@ -93,8 +103,8 @@ func ReadHeader(r io.Reader) (Header, error) {
 		return h, fmt.Errorf("%w: it starts with % x, not % x", ErrNotMZ, fixed[:4], Magic[:])
 	}
 	h.Version = fixed[4]
-	if h.Version != Version {
-		return h, fmt.Errorf("%w %d: this mnistzip reads version %d (a newer mnistzip wrote it?)", ErrVersion, h.Version, Version)
+	if h.Version < minVersion || h.Version > Version {
+		return h, fmt.Errorf("%w %d: this mnistzip reads versions %d to %d (a newer mnistzip wrote it?)", ErrVersion, h.Version, minVersion, Version)
 	}
 	flags := fixed[5]
 	if flags&^flagLossy != 0 {

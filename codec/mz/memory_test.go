@@ -16,8 +16,16 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/mnistzip/mnistzip/codec/cm"
 	"github.com/mnistzip/mnistzip/codec/idx"
 )
+
+func encodeAll(enc *Encoder, h idx.Header, data []byte) ([]byte, error) {
+	head, _ := h.MarshalBinary()
+	var out bytes.Buffer
+	_, err := enc.Encode(&out, bytes.NewReader(append(head, data...)))
+	return out.Bytes(), err
+}
 
 // peakHeap runs f and returns the largest heap in use while it ran above what was in use before,
 // sampled every few milliseconds (garbage not yet collected counts: it is memory the process holds).
@@ -165,6 +173,48 @@ func TestBoundedMemory(t *testing.T) {
 	}
 }
 
+// TestBoundedMemoryCM: with 4 chunks in flight, at most maxCMCoders context-mixing models are
+// held at once, each the size codec/cm states, both ways. (The chunks are of 1,000 images, which
+// take full-size models: chunks of 30,000 would take minutes.)
+func TestBoundedMemoryCM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("codes 4,000 images by context mixing, twice")
+	}
+	withChunks(t, 1000, maxChunkBytesDefault)
+	h, data, _ := readIDX(t, "../../testdata/train-1000-images-idx3-ubyte")
+	h.Dims[0] = 4000
+	var all []byte
+	for k := range 4 { // four different chunks, so that zstd does not find them repeated
+		for i := range data {
+			all = append(all, data[(i+k*imageSize*250)%len(data)]^byte(k&1))
+		}
+	}
+	model := float64(cm.TableBytes(1000))
+	enc, _ := NewEncoder(WithConcurrency(4))
+	defer debug.SetGCPercent(debug.SetGCPercent(10))
+	var packed []byte
+	var err error
+	peak := peakHeap(func() { packed, err = encodeAll(enc, h, all) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("compressing 4 chunks of 1,000 images: peak heap %.1f MiB (GOGC 10); one model %.1f MiB", float64(peak)/MiB, model/MiB)
+	// Besides the models: two zstd encoders (about 50 MB each) and the chunks' buffers.
+	if float64(peak) > maxCMCoders*model+160*MiB {
+		t.Errorf("peak heap %.0f MiB, want under %d models + 160 MiB", float64(peak)/MiB, maxCMCoders)
+	}
+	var n countingWriter
+	dec, _ := NewDecoder(WithConcurrency(4))
+	peak = peakHeap(func() { _, err = dec.Decode(&n, bytes.NewReader(packed)) })
+	t.Logf("decompressing them: peak heap %.1f MiB (GOGC 10)", float64(peak)/MiB)
+	if err != nil || int(n) != 16+len(all) {
+		t.Fatalf("decompress: %v, %d bytes", err, n)
+	}
+	if float64(peak) > maxCMCoders*model+48*MiB {
+		t.Errorf("decompressing: peak heap %.0f MiB, want under %d models + 48 MiB", float64(peak)/MiB, maxCMCoders)
+	}
+}
+
 // TestBoundedMemoryImages measures the costliest chunks, 30,000 images each, 4 in flight, both
 // ways: the bounds the package documentation states. It takes a while (four image chunks through
 // every coder).
@@ -180,7 +230,7 @@ func TestBoundedMemoryImages(t *testing.T) {
 	h := idx.Header{Type: idx.Ubyte, Dims: []int{images, 28, 28}}
 	head, _ := h.MarshalBinary()
 	src := io.MultiReader(bytes.NewReader(head), io.LimitReader(&cycle{b: raw[16:]}, images*imageSize))
-	enc, _ := NewEncoder(WithConcurrency(4))
+	enc, _ := NewEncoder(WithConcurrency(4), WithLevel(LevelFast)) // LevelBest: TestBoundedMemoryCM
 	var packed bytes.Buffer
 	var st Stats
 	start := time.Now()

@@ -222,7 +222,6 @@ func TestBadFiles(t *testing.T) {
 	h, data, _ := readIDX(t, "../../testdata/t10k-1000-images-idx3-ubyte")
 	h.Dims[0] = 120 // 3 chunks of 40 images
 	data = data[:120*imageSize]
-	packed := compress(t, h, data)
 	isOurs := func(err error) bool {
 		for _, e := range []error{ErrNotMZ, ErrVersion, ErrCorrupt, ErrTruncated, ErrChecksum} {
 			if errors.Is(err, e) {
@@ -231,6 +230,35 @@ func TestBadFiles(t *testing.T) {
 		}
 		return false
 	}
+	// Version 2 (context mixing) at some cuts and flips: each decode of its chunks takes tens of
+	// milliseconds, so the exhaustive scan below is of the fast level's file (the frames, CRCs
+	// and trailer it checks are the same).
+	best := compress(t, h, data)
+	if best[4] != 2 {
+		t.Fatalf("LevelBest wrote format version %d", best[4])
+	}
+	for i := 0; i < len(best); i += 997 {
+		if _, err := decompress(best[:i], nil); !isOurs(err) {
+			t.Fatalf("version 2 cut at %d of %d: %v", i, len(best), err)
+		}
+		bad := bytes.Clone(best)
+		bad[i] ^= 1 << (i % 8)
+		if _, err := decompress(bad, nil); !isOurs(err) {
+			t.Fatalf("version 2, bit flipped in byte %d: %v", i, err)
+		}
+	}
+	hdr, err := ReadHeader(bytes.NewReader(best))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head2, _ := hdr.marshal()
+	hdr.Version = 1 // a context-mixing chunk in a version 1 file, its header's CRC right
+	head1, _ := hdr.marshal()
+	v1 := append(head1, best[len(head2):]...)
+	if _, err := decompress(v1, nil); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("kind 10 in a version 1 file: %v", err)
+	}
+	packed := compress(t, h, data, WithLevel(LevelFast))
 	// Truncation anywhere, at every chunk boundary in particular.
 	for cut := range len(packed) {
 		if _, err := decompress(packed[:cut], nil); !isOurs(err) {
