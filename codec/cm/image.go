@@ -14,8 +14,8 @@ import (
 const (
 	side      = 28
 	imageSize = side * side
-	pad       = 2
-	stride    = side + 2*pad // a padded row: two background pixels on each side
+	pad       = 4
+	stride    = side + 2*pad // a padded row: four background pixels on each side
 )
 
 // ErrCorrupt: the payload is not one this package wrote for that many images.

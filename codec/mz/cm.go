@@ -7,7 +7,7 @@ import (
 )
 
 // maxCMCoders is the most context-mixing models in use at once, whatever the concurrency: each
-// holds about 120 MB of counters (see codec/cm), so memory stays bounded on many-core machines.
+// holds 165 MiB of counters (cm.TableBytes), so memory stays bounded on many-core machines.
 const maxCMCoders = 2
 
 var cmSlots = make(chan struct{}, maxCMCoders)

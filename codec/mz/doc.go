@@ -28,7 +28,7 @@
 // counts); at the default GOGC 100 the heap in use reaches 567–664 MiB there, the garbage depending
 // on how busy the machine is (GOMEMLIMIT caps it). Decompression peaks at 92 MiB for image chunks.
 // Those figures are LevelFast's; LevelBest also holds at most two context-mixing models at once,
-// whatever the concurrency, of 117 MiB each (codec/cm.TableBytes; TestBoundedMemoryCM: 380 MiB
-// compressing and 255 MiB decompressing 4 chunks at once). With WithAEHints an Encoder may also hold
+// whatever the concurrency, of 165 MiB each (codec/cm.TableBytes; TestBoundedMemoryCM measures
+// 4 chunks at once both ways). With WithAEHints an Encoder may also hold
 // up to 64 MiB of coded chunks until one of them uses the model (see SPEC.md).
 package mz

@@ -199,9 +199,10 @@ func TestBoundedMemoryCM(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("compressing 4 chunks of 1,000 images: peak heap %.1f MiB (GOGC 10); one model %.1f MiB", float64(peak)/MiB, model/MiB)
-	// Besides the models: two zstd encoders (about 50 MB each) and the chunks' buffers.
-	if float64(peak) > maxCMCoders*model+160*MiB {
-		t.Errorf("peak heap %.0f MiB, want under %d models + 160 MiB", float64(peak)/MiB, maxCMCoders)
+	// Besides the models: two zstd encoders (about 50 MB each) and the chunks' buffers (145 MiB
+	// measured); a third model would pass either bound.
+	if float64(peak) > maxCMCoders*model+200*MiB {
+		t.Errorf("peak heap %.0f MiB, want under %d models + 200 MiB", float64(peak)/MiB, maxCMCoders)
 	}
 	var n countingWriter
 	dec, _ := NewDecoder(WithConcurrency(4))
@@ -210,8 +211,8 @@ func TestBoundedMemoryCM(t *testing.T) {
 	if err != nil || int(n) != 16+len(all) {
 		t.Fatalf("decompress: %v, %d bytes", err, n)
 	}
-	if float64(peak) > maxCMCoders*model+48*MiB {
-		t.Errorf("decompressing: peak heap %.0f MiB, want under %d models + 48 MiB", float64(peak)/MiB, maxCMCoders)
+	if float64(peak) > maxCMCoders*model+80*MiB {
+		t.Errorf("decompressing: peak heap %.0f MiB, want under %d models + 80 MiB", float64(peak)/MiB, maxCMCoders)
 	}
 }
 
