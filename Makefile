@@ -93,6 +93,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./graphs/weights/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecompress$$' -fuzztime $(FUZZTIME) ./codec/mz/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./codec/streams/
+	$(GO) test -run '^$$' -fuzz '^FuzzCM$$' -fuzztime $(FUZZTIME) ./codec/cm/
 
 # The XLA tests (graphs/training, graphs/zoo, native, wasm) run on the XLA CPU plugin. On CI
 # (CI=true) make xla must succeed and the tests are required; elsewhere, when make xla cannot run (no
@@ -125,7 +126,7 @@ wasm: build
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags="-s -w" -o $(WASM_OUT)/mnistzip.wasm ./wasm
 	cp $(GOROOT_WASM)/wasm_exec.js $(WASM_OUT)/
 	for f in t10k-1000-images t10k-1000-labels train-1000-images train-1000-labels; do \
-	  $(BIN) compress -k -f -o $(WASM_OUT)/data/$$f.mz testdata/$${f%-*}-$${f##*-}-idx$$( [ $${f##*-} = images ] && echo 3 || echo 1 )-ubyte 2>/dev/null || exit 1; done
+	  $(BIN) compress --level fast -k -f -o $(WASM_OUT)/data/$$f.mz testdata/$${f%-*}-$${f##*-}-idx$$( [ $${f##*-} = images ] && echo 3 || echo 1 )-ubyte 2>/dev/null || exit 1; done
 	for m in cnn vae dae ae; do test -f $(SHIPPED)/$$m.safetensors && cp $(SHIPPED)/$$m.safetensors $(WASM_OUT)/weights/ || true; done
 	@ls -l $(WASM_OUT)/mnistzip.wasm; echo "gzip -9: $$(gzip -9 -c $(WASM_OUT)/mnistzip.wasm | wc -c) bytes"
 

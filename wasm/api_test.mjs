@@ -92,6 +92,20 @@ await test("decompress a .mz file", async () => {
   assert.throws(() => mz.decompress(packed.subarray(0, packed.length - 5)), /truncated/);
 });
 
+// Bit-exact across machines: the committed golden files of both format versions (version 2 is the
+// context-mixing coder, integer arithmetic throughout) decode here to the very bytes they decode to
+// natively (codec/mz TestGoldenFiles).
+await test("golden .mz files decode byte-exact under js/wasm", async () => {
+  const raw = await file("testdata/t10k-1000-images-idx3-ubyte");
+  for (const [name, version] of [["testdata/golden-v1.mz", 1], ["testdata/golden-v2.mz", 2]]) {
+    const packed = await file(name);
+    assert.equal(packed[4], version, `${name}: format version`);
+    const res = mz.decompress(packed);
+    assert.deepEqual(res.dims, [1000, 28, 28]);
+    assert.ok(Buffer.from(res.data).equals(raw.subarray(16)), `${name}: restored images differ`);
+  }
+});
+
 // Weights trained on XLA CPU predict in the browser build what they predicted on XLA: the native test
 // TestXLAWeightsOnEngine (graphs/zoo) leaves a CNN and its 1,000 predictions in
 // $MNISTZIP_XLA_CHECK_DIR; make test runs it before this.

@@ -37,7 +37,7 @@ type decoder struct {
 	x1, x2, x uint32
 	in        []byte
 	pos       int
-	overrun   int // bytes read past the end (as zeros): more than 4 means a corrupt payload
+	overrun   int // bytes read past the end (as zeros): any means a corrupt payload
 }
 
 func newDecoder(in []byte) *decoder {

@@ -44,7 +44,10 @@ func Decode(payload []byte, n int) ([]byte, error) {
 	out := make([]byte, n*imageSize)
 	for i := range n {
 		m.image(out[i*imageSize:(i+1)*imageSize], func(p int, _ int) int { return d.decode(p) })
-		if d.overrun > 4 {
+		if m.invalid {
+			return nil, fmt.Errorf("%w: a pixel of image %d codes the value 256", ErrCorrupt, i+1)
+		}
+		if d.overrun > 0 { // the encoder ends with 4 bytes: a decoder that needs more has a cut payload
 			return nil, fmt.Errorf("%w: it ends inside image %d of %d", ErrCorrupt, i+1, n)
 		}
 	}

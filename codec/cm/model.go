@@ -45,22 +45,23 @@ func hash(model uint32, parts ...uint32) uint32 {
 var tableBits = [contexts]uint32{18, 22, 19, 22, 22, 22, 22, 20, 21, 21, 19, 19, 19, 21, 22, 21, 22, 21}
 
 type model struct {
-	buf    [(side + pad) * stride]byte // the image being coded, with background above and beside it
-	tables [contexts][]counter
-	bits   [contexts]uint32 // log2 of each table's size
-	ctx    [contexts]uint32 // the current pixel's context hashes
-	line   [contexts]uint32 // the current line of 16 counters of each context
-	slot   [contexts]uint32 // the counters of the current decision
-	mixA   *mixer           // weights by decision depth and the west and north pixels
-	mixB   *mixer           // weights by decision node
-	mixC   *mixer           // weights by decision depth and the region of the image
-	final  *mixer           // mixes the three mixers, by decision depth
-	region int
-	apm1   *apm
-	apm2   *apm
-	q6w    uint32
-	q6n    uint32
-	sel    uint32 // mixA's context part from the neighbours
+	buf     [(side + pad) * stride]byte // the image being coded, with background above and beside it
+	tables  [contexts][]counter
+	bits    [contexts]uint32 // log2 of each table's size
+	ctx     [contexts]uint32 // the current pixel's context hashes
+	line    [contexts]uint32 // the current line of 16 counters of each context
+	invalid bool             // a decoded value was out of range: the payload is corrupt
+	slot    [contexts]uint32 // the counters of the current decision
+	mixA    *mixer           // weights by decision depth and the west and north pixels
+	mixB    *mixer           // weights by decision node
+	mixC    *mixer           // weights by decision depth and the region of the image
+	final   *mixer           // mixes the three mixers, by decision depth
+	region  int
+	apm1    *apm
+	apm2    *apm
+	q6w     uint32
+	q6n     uint32
+	sel     uint32 // mixA's context part from the neighbours
 }
 
 // bitsFor caps a table for n images: about four counters per decision the images can hold (2.5
@@ -85,12 +86,12 @@ func TableBytes(n int) int {
 
 func newModel(n int) *model {
 	m := &model{
-		mixA: newMixer(inputs, 9*36, 300, 1<<14),
-		mixB: newMixer(inputs, 256, 300, 1<<14),
-		mixC: newMixer(inputs, 9*49, 300, 1<<14),
+		mixA:  newMixer(inputs, 9*36, 300, 1<<14),
+		mixB:  newMixer(inputs, 256, 300, 1<<14),
+		mixC:  newMixer(inputs, 9*49, 300, 1<<14),
 		final: newMixer(3, 9, 100, 65536/3),
-		apm1: newAPM(256*6, 7),
-		apm2: newAPM(256*36, 7),
+		apm1:  newAPM(256*6, 7),
+		apm2:  newAPM(256*36, 7),
 	}
 	for i := range m.tables {
 		m.bits[i] = bitsFor(i, n)
@@ -133,6 +134,9 @@ func (m *model) image(img []byte, code func(p, bit int) int) {
 					node = node*2 + bit
 				}
 				v = node - 256 + 1
+				if v > 255 { // all eight bits 1: no encoder writes it (value − 1 ≤ 254)
+					m.invalid = true
+				}
 			} else {
 				v = 0
 			}

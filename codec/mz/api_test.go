@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"os"
 	"testing"
 	"time"
 
@@ -307,4 +308,31 @@ func TestFormatV1Unchanged(t *testing.T) {
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// TestGoldenFiles: the committed files of both format versions (the first 1,000 test digits,
+// testdata/golden-v1.mz at LevelFast and golden-v2.mz at LevelBest) decode byte-exact, and today's
+// encoder still writes them byte for byte. wasm/api_test.mjs decodes the same files under js/wasm.
+func TestGoldenFiles(t *testing.T) {
+	h, data, raw := readIDX(t, "../../testdata/t10k-1000-images-idx3-ubyte")
+	for _, c := range []struct {
+		file    string
+		level   Level
+		version byte
+	}{{"golden-v1.mz", LevelFast, 1}, {"golden-v2.mz", LevelBest, 2}} {
+		golden, err := os.ReadFile("../../testdata/" + c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if golden[4] != c.version {
+			t.Errorf("%s: format version %d, want %d", c.file, golden[4], c.version)
+		}
+		back, err := decompress(golden, nil)
+		if err != nil || !bytes.Equal(back, raw) {
+			t.Errorf("%s: does not decode to the test digits: %v", c.file, err)
+		}
+		if packed := compress(t, h, data, WithLevel(c.level)); !bytes.Equal(packed, golden) {
+			t.Errorf("%s: the %s encoder now writes %d bytes (SHA-256 %s), not the golden %d", c.file, c.level, len(packed), sha256Hex(packed), len(golden))
+		}
+	}
 }

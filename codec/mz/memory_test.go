@@ -200,7 +200,7 @@ func TestBoundedMemoryCM(t *testing.T) {
 	}
 	t.Logf("compressing 4 chunks of 1,000 images: peak heap %.1f MiB (GOGC 10); one model %.1f MiB", float64(peak)/MiB, model/MiB)
 	// Besides the models: two zstd encoders (about 50 MB each) and the chunks' buffers (145 MiB
-	// measured); a third model would pass either bound.
+	// measured); a third model would fail either bound.
 	if float64(peak) > maxCMCoders*model+200*MiB {
 		t.Errorf("peak heap %.0f MiB, want under %d models + 200 MiB", float64(peak)/MiB, maxCMCoders)
 	}
