@@ -202,9 +202,10 @@ bench: build xla
 	  --wasm-results build/bench/wasm.txt --peer-results build/bench/tfjs.json,build/bench/keras.json | tee build/bench/bench.txt
 	$(MAKE) codec-bench
 
-# The codec next to the general-purpose compressors (installed here from Debian when missing).
+# The codec next to JPEG XL and WebP lossless, zpaq and the general-purpose compressors (installed
+# here from Debian when missing). JPEG XL -e 9 takes about a minute on t10k and six on train.
 codec-bench: data build
-	@missing=; for t in bzip2:bzip2 xz:xz-utils zstd:zstd; do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
+	@missing=; for t in bzip2:bzip2 xz:xz-utils zstd:zstd cjxl:libjxl-tools cwebp:webp zpaq:zpaq; do command -v $${t%%:*} >/dev/null || missing="$$missing $${t#*:}"; done; \
 	  if [ -n "$$missing" ]; then echo "installing$$missing"; \
 	    $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq $$missing >/dev/null || echo "could not install$$missing: their rows will say so"; fi
 	$(BIN) codec-bench

@@ -48,7 +48,7 @@ type codecBenchOptions struct {
 func init() {
 	register(&command{
 		name:    "codec-bench",
-		summary: "Compare mnistzip's codec with gzip, bzip2, xz and zstd on the four MNIST files, and its lossy rate-distortion.",
+		summary: "Compare mnistzip's codec (both levels) with JPEG XL and WebP lossless, zpaq, gzip, bzip2, xz and zstd on the four MNIST files, and its lossy rate-distortion.",
 		usage:   "[--classifier W] [--qualities 1,3,5,7,9]",
 		define: func(fs *pflag.FlagSet) func([]string) (func() error, error) {
 			var o codecBenchOptions
@@ -95,10 +95,6 @@ func losslessTable(dataDir, tmp string) error {
 	files := []string{mnist.TrainImagesFile, mnist.TrainLabelsFile, mnist.TestImagesFile, mnist.TestLabelsFile}
 	fmt.Fprintf(stdout, "Lossless, byte-exact (bits per pixel for images, per byte for labels; times in seconds on %s)\n", cpuSummary())
 	fmt.Fprintf(stdout, "%-26s %-20s %11s %8s %9s %9s %8s\n", "file", "coder", "bytes", "bits", "compress", "restore", "× mz")
-	enc, err := mz.NewEncoder(mz.WithConcurrency(min(runtime.GOMAXPROCS(0), mz.MaxConcurrency)))
-	if err != nil {
-		return err
-	}
 	dec, err := mz.NewDecoder()
 	if err != nil {
 		return err
@@ -114,25 +110,38 @@ func losslessTable(dataDir, tmp string) error {
 		if err := os.WriteFile(path, raw, 0o644); err != nil {
 			return err
 		}
-		var packed bytes.Buffer
-		start := time.Now()
-		if _, err := enc.Encode(&packed, bytes.NewReader(raw)); err != nil {
-			return err
-		}
-		ct := time.Since(start).Seconds()
-		var back bytes.Buffer
-		start = time.Now()
-		if _, err := dec.Decode(&back, bytes.NewReader(packed.Bytes())); err != nil {
-			return err
-		}
-		dt := time.Since(start).Seconds()
-		if !bytes.Equal(back.Bytes(), raw) {
-			return fmt.Errorf("%s: %w", name, mz.ErrNotReproduced)
-		}
-		mzSize := packed.Len()
 		bits := func(n int) float64 { return 8 * float64(n) / float64(len(data)) }
 		label := strings.TrimSuffix(name, ".gz")
-		fmt.Fprintf(stdout, "%-26s %-20s %11d %8.3f %9.2f %9.2f %8s\n", label, "mnistzip", mzSize, bits(mzSize), ct, dt, "1.00")
+		mzSize := 0
+		for _, level := range []mz.Level{mz.LevelBest, mz.LevelFast} {
+			size, ct, dt, err := runMnistzip(dec, level, raw)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if mzSize == 0 {
+				mzSize = size
+			}
+			fmt.Fprintf(stdout, "%-26s %-20s %11d %8.3f %9.2f %9.2f %8.2f\n", label, "mnistzip --level "+level.String(), size, bits(size), ct, dt, float64(size)/float64(mzSize))
+			label = ""
+		}
+		for _, tool := range fileTools {
+			in, want := path, raw
+			if tool.images {
+				if !isImageIDX(*h) {
+					continue
+				}
+				in = path + ".pgm"
+				if want, err = writeMosaic(in, data); err != nil {
+					return err
+				}
+			}
+			size, ct, dt, err := runFileTool(tool, tmp, in, want)
+			if err != nil {
+				fmt.Fprintf(stdout, "%-26s %-20s %s\n", "", tool.name, oneLine(err))
+				continue
+			}
+			fmt.Fprintf(stdout, "%-26s %-20s %11d %8.3f %9.2f %9.2f %8.2f\n", "", tool.name, size, bits(size), ct, dt, float64(size)/float64(mzSize))
+		}
 		for _, tool := range peerTools {
 			size, ct, dt, err := runPeer(tool, path, raw)
 			if err != nil {
@@ -143,6 +152,35 @@ func losslessTable(dataDir, tmp string) error {
 		}
 	}
 	return nil
+}
+
+// runMnistzip compresses raw at level (one chunk per core at once), checks the round trip, and
+// returns the size and both times.
+func runMnistzip(dec *mz.Decoder, level mz.Level, raw []byte) (size int, ct, dt float64, err error) {
+	enc, err := mz.NewEncoder(mz.WithLevel(level), mz.WithConcurrency(min(runtime.GOMAXPROCS(0), mz.MaxConcurrency)))
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	var packed, back bytes.Buffer
+	start := time.Now()
+	if _, err := enc.Encode(&packed, bytes.NewReader(raw)); err != nil {
+		return 0, 0, 0, err
+	}
+	ct = time.Since(start).Seconds()
+	start = time.Now()
+	if _, err := dec.Decode(&back, bytes.NewReader(packed.Bytes())); err != nil {
+		return 0, 0, 0, err
+	}
+	dt = time.Since(start).Seconds()
+	if !bytes.Equal(back.Bytes(), raw) {
+		return 0, 0, 0, mz.ErrNotReproduced
+	}
+	return packed.Len(), ct, dt, nil
+}
+
+// isImageIDX: 28×28 ubyte images, which the image codecs get as a mosaic.
+func isImageIDX(h idx.Header) bool {
+	return h.Type == idx.Ubyte && len(h.Dims) == 3 && h.Dims[1] == 28 && h.Dims[2] == 28
 }
 
 // runPeer compresses path with tool, checks the round trip, and returns the size and both times.

@@ -258,7 +258,7 @@ func init() {
 			f.lossy = fs.Bool("lossy", false, "keep only the autoencoder's quantized codes; decompression gives its reconstructions")
 			f.quality = fs.Int("quality", mz.DefaultQuality, fmt.Sprintf("lossy quality, 1 (smallest) to %d (closest)", mz.MaxQuality))
 			f.hints = fs.Bool("ae-hints", false, "lossless: also try the autoencoder's reconstruction as pixel context, per chunk where smaller (slower)")
-			f.level = fs.String("level", mz.DefaultLevel.String(), "lossless images: best (context mixing, ~0.97 bits/pixel, ~15 s per 10,000 images per core; format version 2) or fast (pixel-context tables, ~1.23 bits/pixel, a few seconds; version 1)")
+			f.level = fs.String("level", mz.DefaultLevel.String(), "lossless images: best (context mixing, ~0.95 bits/pixel, ~13 s per 10,000 images per core; format version 2) or fast (pixel-context tables, ~1.23 bits/pixel, a few seconds; version 1)")
 			f.qualityChanged = func() bool { return fs.Changed("quality") }
 			f.levelChanged = func() bool { return fs.Changed("level") }
 			return func(args []string) error { return runCompress(f, args) }

@@ -3,6 +3,7 @@ package models
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 
 	. "github.com/gomlx/gomlx/pkg/core/graph" //nolint:staticcheck
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -43,6 +44,12 @@ type AEConfig struct {
 	// encoder to spread its code over several steps (the additive-noise proxy of quantization, Ballé
 	// et al. 2017).
 	QuantNoise float64 `json:"quant_noise,omitempty" flag:"quant-noise" min:"0" max:"10" help:"train with uniform noise of this width on the code (robust to the codec's quantization step)"`
+	// Rate, if > 0, adds to the loss the code's rate: Rate × the bits per image of the noisy code
+	// under a learned factorized entropy model (per code dimension a logistic density of learned
+	// mean and scale, integrated over the quantization bin of width QuantNoise, as in Ballé et al.
+	// 2017/2018), per pixel like the reconstruction loss. It trades nats of reconstruction for bits
+	// of code, so the encoder cannot just scale its code past the noise. Needs QuantNoise.
+	Rate float64 `json:"rate,omitempty" flag:"rate" for:"ae,subpixel" min:"0" max:"100" help:"weight of the code's bits per image in the loss, under a learned entropy model (needs --quant-noise: the codec's lossy step)"`
 	// SpatialCode makes the code the encoder's last feature map itself, 7×7×Channels[1] values, with
 	// no dense layer on either side: no bottleneck, as in Vincent et al.'s overcomplete denoising
 	// autoencoders, where the corruption (not a narrow code) keeps the network from copying its input.
@@ -146,6 +153,9 @@ func (c AEConfig) Validate() error {
 	if c.QuantNoise < 0 {
 		return fmt.Errorf("quantization noise %g is negative", c.QuantNoise)
 	}
+	if c.Rate < 0 || (c.Rate > 0 && c.QuantNoise == 0) {
+		return fmt.Errorf("a rate weight (%g) must be positive and needs quantization noise (its bin width)", c.Rate)
+	}
 	if c.Kind != DAE && (c.Noise != "" || c.NoiseLevel != 0) {
 		return fmt.Errorf("noise and noise level are the denoising AE's (dae), not the %s's", c.Kind)
 	}
@@ -167,6 +177,27 @@ type AEOutputs struct {
 	Code   *Node // [batch, CodeSize]: the code (VAE: the latent mean)
 	LogVar *Node // VAE only: [batch, CodeSize] log-variance of q(z|x)
 	Logits *Node // [batch, 28, 28, 1] reconstruction logits; Sigmoid(Logits) is the reconstruction
+	Bits   *Node // with a rate term, in training: [batch] bits of the noisy code (CodeBits)
+}
+
+// CodeBits is −log2 of the probability of each noisy code z [batch, CodeSize] under the factorized
+// entropy model: per dimension a logistic of learned mean μ and scale s (initially the bin width),
+// integrated over the bin of width q around z: σ((z−μ+q/2)/s) − σ((z−μ−q/2)/s), computed on the side
+// of the density's centre that avoids cancellation. Summed over the code: [batch].
+func CodeBits(ctx *context.Context, cfg AEConfig, z *Node) *Node {
+	g := z.Graph()
+	ctx = ctx.In("entropy").WithInitializer(initializers.Zero)
+	mean := ctx.VariableWithShape("mean", shapes.Make(z.DType(), cfg.CodeSize)).ValueGraph(g)
+	logScale := ctx.VariableWithShape("log_scale", shapes.Make(z.DType(), cfg.CodeSize)).ValueGraph(g)
+	scale := MulScalar(Exp(logScale), cfg.QuantNoise)
+	d := Sub(z, ExpandDims(mean, 0))
+	upper := Div(AddScalar(d, cfg.QuantNoise/2), ExpandDims(scale, 0))
+	lower := Div(AddScalar(d, -cfg.QuantNoise/2), ExpandDims(scale, 0))
+	one := OnesLike(upper)
+	sign := Where(GreaterThan(Add(upper, lower), ZerosLike(upper)), Neg(one), one) // never 0, unlike Sign
+	p := Abs(Sub(Sigmoid(Mul(sign, upper)), Sigmoid(Mul(sign, lower))))
+	p = Max(p, Scalar(g, z.DType(), 1e-9))
+	return DivScalar(ReduceSum(Neg(Log(p)), 1), math.Ln2)
 }
 
 // Encode maps images to the code (VAE: to mean and log-variance).
@@ -284,7 +315,11 @@ func Autoencoder(ctx *context.Context, cfg AEConfig, images *Node) AEOutputs {
 		u := AddScalar(ctx.RandomUniform(g, code.Shape()), -0.5)
 		z = Add(z, MulScalar(u, cfg.QuantNoise))
 	}
-	return AEOutputs{Input: in, Code: code, LogVar: logVar, Logits: Decode(ctx, cfg, z)}
+	out := AEOutputs{Input: in, Code: code, LogVar: logVar, Logits: Decode(ctx, cfg, z)}
+	if cfg.Rate > 0 && ctx.IsTraining(g) {
+		out.Bits = CodeBits(ctx, cfg, z)
+	}
+	return out
 }
 
 // BCEPerImage is the binary cross-entropy summed over the 784 pixels of each image [batch], computed
@@ -312,6 +347,9 @@ func AELoss(cfg AEConfig, out AEOutputs, clean *Node) *Node {
 	loss := DivScalar(ReduceAllMean(bce), 784)
 	if cfg.Kind == SparseAE && cfg.L1 > 0 {
 		loss = Add(loss, MulScalar(ReduceAllMean(Abs(out.Code)), cfg.L1))
+	}
+	if out.Bits != nil {
+		loss = Add(loss, MulScalar(ReduceAllMean(out.Bits), cfg.Rate/784))
 	}
 	return loss
 }

@@ -257,3 +257,25 @@ func TestSquashKeepsZeroFinite(t *testing.T) {
 		}
 	}
 }
+
+// TestCodeBitsHandComputed: with the entropy model as initialised (mean 0, scale = the bin width q),
+// a code value x costs −log2(σ((x + q/2)/q) − σ((x − q/2)/q)) bits; far tails stay finite (capped at
+// −log2 1e−9) and the sum runs over the code.
+func TestCodeBitsHandComputed(t *testing.T) {
+	cfg := AEConfig{Kind: AE, CodeSize: 3, QuantNoise: 4}
+	sig := func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+	bitsOf := func(x float64) float64 { return -math.Log2(sig((x+2)/4) - sig((x-2)/4)) }
+	outs, err := context.ExecOnceN(backend, context.New(), func(ctx *context.Context, z *Node) []*Node {
+		return []*Node{CodeBits(ctx, cfg, z)}
+	}, [][]float64{{0, 4, -8}, {12, 0, 400}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := outs[0].Value().([]float64)
+	want := []float64{bitsOf(0) + bitsOf(4) + bitsOf(-8), bitsOf(12) + bitsOf(0) + -math.Log2(1e-9)}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-6 {
+			t.Errorf("image %d: %v bits, want %v", i, got[i], want[i])
+		}
+	}
+}
