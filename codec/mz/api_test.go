@@ -6,8 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"sync"
 	"os"
+	"sync"
 	"testing"
 	"time"
 

@@ -23,7 +23,7 @@ type coder struct {
 	// version: the first format version that holds the kind.
 	version byte
 	encode  func(c *chunk) ([]byte, error)
-	decode func(c *chunk, payload []byte) ([]byte, error)
+	decode  func(c *chunk, payload []byte) ([]byte, error)
 }
 
 // coders in the order a lossless chunk tries them: the first of equally small payloads wins, so the
