@@ -114,12 +114,18 @@ func runFileTool(tool fileTool, tmp, in string, want []byte) (size int, ct, dt f
 	return int(info.Size()), ct, dt, nil
 }
 
-const mosaicWidth = 100 // digits per mosaic row
+// maxMosaicSide is WebP's largest width or height.
+const maxMosaicSide = 16383
 
-// writeMosaic writes n 28×28 images as one PGM, mosaicWidth digits wide (blank digits pad the
-// last row), and returns the pixels in mosaic order as the codecs will restore them.
+// writeMosaic writes n 28×28 images as one PGM, 100 digits wide (t10k: 100×100 digits), or a
+// multiple of 100 where that would be taller than WebP allows (train: 200 × 300), blank digits
+// padding the last row, and returns the pixels in mosaic order as the codecs will restore them.
 func writeMosaic(path string, pixels []byte) ([]byte, error) {
 	n := len(pixels) / 784
+	mosaicWidth := 100
+	for (n+mosaicWidth-1)/mosaicWidth*28 > maxMosaicSide {
+		mosaicWidth += 100
+	}
 	rows := (n + mosaicWidth - 1) / mosaicWidth
 	w, h := mosaicWidth*28, rows*28
 	m := make([]byte, w*h)
