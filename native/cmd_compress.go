@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mnistzip/mnistzip/codec/idx"
+	"github.com/mnistzip/mnistzip/codec/atomicfile"
 	"github.com/mnistzip/mnistzip/codec/mz"
 	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/codecmodel"
@@ -127,13 +128,12 @@ func stdoutIsTerminal() bool {
 func (f codecFlags) writeOutput(in, out string, fill func(io.Writer) error) error {
 	if out == "-" {
 		// Spooled to a temporary file first: nothing reaches standard output unless it all
-		// decoded and matched its checksum.
-		tmp, err := os.CreateTemp("", "mnistzip-*")
+		// decoded and matched its checksum. A scratch file of atomicfile's: a signal removes it too.
+		tmp, remove, err := atomicfile.Scratch("", "mnistzip-*")
 		if err != nil {
 			return err
 		}
-		defer os.Remove(tmp.Name())
-		defer tmp.Close()
+		defer remove()
 		w := bufio.NewWriterSize(tmp, 1<<20)
 		if err := fill(w); err != nil {
 			return err

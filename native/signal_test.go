@@ -106,3 +106,60 @@ func TestSignalsRemoveTemporaryFile(t *testing.T) {
 		}
 	}
 }
+
+// TestSignalRemovesSpool: decompress -c spools its output to a scratch file (nothing reaches
+// standard output until all of it decoded); SIGTERM while it waits for input removes that file too.
+func TestSignalRemovesSpool(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	src := t.TempDir()
+	input, _ := subset(t, src, 300)
+	packed := filepath.Join(src, "digits.mz")
+	if code, _, e := run(t, "compress", "-k", "--level", "fast", "-o", packed, input); code != 0 {
+		t.Fatalf("compress: %s", e)
+	}
+	data, err := os.ReadFile(packed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spool := t.TempDir()
+	cmd := exec.Command(bin, "decompress", "-c", "-")
+	cmd.Env = append(os.Environ(), "TMPDIR="+spool)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	stdin.Write(data[:len(data)/2])
+	seen := false
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !seen; time.Sleep(20 * time.Millisecond) {
+		entries, _ := os.ReadDir(spool)
+		seen = len(entries) > 0
+	}
+	if !seen {
+		t.Fatal("no spool file appeared while decompress -c waited")
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("decompress -c did not end")
+	}
+	stdin.Close()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(syscall.SIGTERM) {
+		t.Errorf("%v, want exit status %d", err, 128+int(syscall.SIGTERM))
+	}
+	if entries, _ := os.ReadDir(spool); len(entries) != 0 || stdout.Len() != 0 {
+		t.Errorf("left %d files in its temporary folder and wrote %d bytes", len(entries), stdout.Len())
+	}
+}
