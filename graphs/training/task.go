@@ -33,12 +33,19 @@ func AETask(cfg models.AEConfig) *Task {
 			if out.LogVar != nil {
 				preds = append(preds, out.LogVar)
 			}
+			if out.Bits != nil { // the rate term, in training only
+				preds = append(preds, out.Bits)
+			}
 			return preds
 		},
 		LossFn: func(targets, preds []*Node) *Node {
 			out := models.AEOutputs{Logits: preds[0], Code: preds[1]}
-			if len(preds) > 2 {
-				out.LogVar = preds[2]
+			rest := preds[2:]
+			if cfg.Kind == models.VAE && len(rest) > 0 {
+				out.LogVar, rest = rest[0], rest[1:]
+			}
+			if cfg.Rate > 0 && len(rest) > 0 {
+				out.Bits = rest[0]
 			}
 			return models.AELoss(cfg, out, targets[0])
 		},
