@@ -152,3 +152,29 @@ func TestNonFiniteLossStops(t *testing.T) {
 		t.Error("the checkpoint changed after the loss became NaN")
 	}
 }
+
+// TestRateTermInLoss: with --rate the training loss carries the code's bits (weight × bits per image
+// / 784) on top of the reconstruction, so it starts far above the same model's without it; the
+// validation loss (inference: no noise, no rate) stays the reconstruction alone.
+func TestRateTermInLoss(t *testing.T) {
+	train, val := testData(t)
+	opts := Options{Epochs: 1, Batch: 50, LR: 1e-3, Seed: 1}
+	losses := map[float64]EpochStats{}
+	for _, rate := range []float64{0, 2} {
+		cfg := models.DefaultAEConfig(models.AE)
+		cfg.QuantNoise, cfg.Rate = 4, rate
+		res, err := Run(testBackend(t), AETask(cfg), train, val, opts, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		losses[rate] = res.History[0]
+	}
+	t.Logf("without rate %+v; rate 2: %+v", losses[0], losses[2])
+	// 32 code values at about 2 bits each under the initial entropy model: 2 × 64 / 784 ≈ 0.16.
+	if d := losses[2].TrainLoss - losses[0].TrainLoss; d < 0.05 {
+		t.Errorf("rate 2 adds %.4f to the training loss, want the bits' share (≈ 0.16)", d)
+	}
+	if v := losses[2].ValLoss; v > 1 || v <= 0 {
+		t.Errorf("validation loss %.4f with a rate term, want the reconstruction loss alone", v)
+	}
+}
