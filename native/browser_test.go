@@ -2,10 +2,13 @@ package main
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/mnistzip/mnistzip/graphs/service"
 )
 
 // TestBrowser drives the demo page in Debian's headless Chromium: `make browser-test` (part of make
@@ -23,6 +26,11 @@ func TestBrowser(t *testing.T) {
 	t.Logf("ready %.1f s after navigation (page's own count %.0f ms)", time.Since(start).Seconds(), num(`window.mnistzipPage.state.readyMs`))
 	if !eval(`window.mnistzipPage.state.version.gomlx === "v0.26.0" && window.mnistzipPage.state.version.backend.startsWith("go")`) {
 		t.Error("the wasm did not report its version")
+	}
+	// The training menu comes from the registry: its browser models, dense selected.
+	want := `["` + strings.Join(service.BrowserModels(), `","`) + `"]`
+	if got := b.str(`JSON.stringify([...document.getElementById("tmodel").options].map((o) => o.value))`); got != want || !eval(`document.getElementById("tmodel").value === "dense"`) {
+		t.Errorf("training menu %s, want the registry's browser models %s with dense selected", got, want)
 	}
 
 	t.Run("VAE explorer and denoising render", func(t *testing.T) {

@@ -74,6 +74,16 @@ async function start() {
     dl.append(dt, dd);
   }
   state.version = version;
+  // The models the page can train: the registry's (graphs/zoo), marked for the browser.
+  const select = $("tmodel");
+  for (const m of await call("models", [])) {
+    if (!m.train) continue;
+    const o = document.createElement("option");
+    o.value = m.name; o.textContent = `${m.name}: ${m.summary}`;
+    select.append(o);
+  }
+  if ([...select.options].some((o) => o.value === "dense")) select.value = "dense"; // the quickest to train
+  state.trainable = [...select.options].map((o) => o.value);
   // The data subsets, through the codec.
   const rows = [];
   const decoded = {};
