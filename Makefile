@@ -150,6 +150,10 @@ SHIPPED := graphs/models/shipped
 # would leave those files without their decoder, so its recipe stays the one it was trained with.)
 AE_RECIPE := --epochs 6 --batch 128
 TRAIN_ae := $(AE_RECIPE)
+# The lossy codec's autoencoder: trained for rate and distortion (--size rd: code 64, channels 32,64,
+# hidden 512, quantization noise 4, rate weight 0.4).
+TRAIN_ae-rd := --size rd --epochs 12 --batch 128 --lr 2e-3 --lr-schedule cosine
+MODEL_ae-rd := ae
 TRAIN_dae := --spatial-code --channels 32,64 --epochs 10 --batch 128 --lr 2e-3 --lr-schedule cosine
 TRAIN_sparse := --epochs 4 --batch 128
 TRAIN_vae := --hidden 512 --epochs 40 --batch 128 --lr 2e-3 --lr-schedule cosine

@@ -220,7 +220,7 @@ func lossyTable(dataDir, classifierPath, backendSpec, modelPath string, qualitie
 		return err
 	}
 	cf := codecFlags{model: &modelPath}
-	model, err := cf.loadModel()
+	model, err := cf.loadModel("", true) // the lossy table: the lossy default unless --model
 	if err != nil {
 		return err
 	}

@@ -45,13 +45,13 @@ func addCodecFlags(fs *pflag.FlagSet) codecFlags {
 }
 
 // loadModel loads the autoencoder: --model's weights or the embedded default.
-func (f codecFlags) loadModel() (mz.Autoencoder, error) {
+func (f codecFlags) loadModel(id string, lossy bool) (mz.Autoencoder, error) {
 	var w *weights.File
 	var err error
 	if *f.model != "" {
 		w, err = weights.ReadFile(*f.model)
 	} else {
-		w, err = weights.Decode(shipped.AE)
+		w, err = builtInModel(id, lossy)
 	}
 	if err != nil {
 		return nil, err
@@ -70,13 +70,46 @@ func (f codecFlags) loadModel() (mz.Autoencoder, error) {
 	return m, nil
 }
 
-// modelLoader loads the model on first use only (files that need none never pay for it), once.
-func (f codecFlags) modelLoader() func(string) (mz.Autoencoder, error) {
+// builtInModel picks an embedded autoencoder: a decoder's by the id its file names (lossy files
+// written before the rate-distortion model name the plain one), an encoder's (id "") by use: the
+// rate-distortion one for lossy codes, the plain one for lossless hints. An id neither has gets the
+// default, which the decoder then reports as the wrong model.
+func builtInModel(id string, lossy bool) (*weights.File, error) {
+	plain, err := weights.Decode(shipped.AE)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := weights.Decode(shipped.LossyAE)
+	if err != nil {
+		return nil, err
+	}
+	plainID, err := plain.ID()
+	if err != nil {
+		return nil, err
+	}
+	rdID, err := rd.ID()
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case id == plainID:
+		return plain, nil
+	case id == rdID || (id == "" && lossy):
+		return rd, nil
+	case id == "":
+		return plain, nil
+	}
+	return rd, nil
+}
+
+// modelLoader loads the model on first use only (files that need none never pay for it), once;
+// lossy says what an encoder wants it for.
+func (f codecFlags) modelLoader(lossy bool) func(string) (mz.Autoencoder, error) {
 	var once sync.Once
 	var m mz.Autoencoder
 	var err error
-	return func(string) (mz.Autoencoder, error) {
-		once.Do(func() { m, err = f.loadModel() })
+	return func(id string) (mz.Autoencoder, error) {
+		once.Do(func() { m, err = f.loadModel(id, lossy) })
 		return m, err
 	}
 }
@@ -318,7 +351,7 @@ func runCompress(f compressFlags, args []string) error {
 	}
 	defer closeInput()
 	progress, clearBar := progressFunc("compressing")
-	loader := f.modelLoader()
+	loader := f.modelLoader(*f.lossy)
 	opts := []mz.Option{mz.WithProgress(progress), mz.WithModelLoader(loader), mz.WithLevel(level)}
 	if *f.lossy {
 		opts = append(opts, mz.WithLossy(*f.quality))
@@ -436,7 +469,7 @@ func runDecompress(f codecFlags, args []string) error {
 	}
 	defer closeInput()
 	progress, clearBar := progressFunc("decompressing")
-	dec, err := mz.NewDecoder(mz.WithProgress(progress), mz.WithModelLoader(f.modelLoader()))
+	dec, err := mz.NewDecoder(mz.WithProgress(progress), mz.WithModelLoader(f.modelLoader(false)))
 	if err != nil {
 		return err
 	}

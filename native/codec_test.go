@@ -18,6 +18,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/mnistzip/mnistzip/codec/idx"
+	"github.com/mnistzip/mnistzip/graphs/models/shipped"
+	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 func run(t *testing.T, args ...string) (code int, out, errOut string) {
@@ -183,6 +185,20 @@ func TestLossyCLI(t *testing.T) {
 	code, _, e := run(t, "decompress", "-k", "--model", "../graphs/models/shipped/dae.safetensors", "-o", filepath.Join(dir, "x.idx"), filepath.Join(dir, "l.mz"))
 	if code != 1 || !strings.Contains(e, "wrong model") {
 		t.Errorf("wrong model: exit %d: %s", code, e)
+	}
+	// The default is the rate-distortion autoencoder; a file made with the plain one (as lossy
+	// files were before it) still decodes with no --model: the built-in is found by the file's id.
+	rd, _ := weights.Decode(shipped.LossyAE)
+	rdID, _ := rd.ID()
+	if code, out, _ := run(t, "info", filepath.Join(dir, "l.mz")); code != 0 || !strings.Contains(out, rdID) {
+		t.Errorf("the default lossy file does not name the rate-distortion autoencoder %s:\n%s", rdID, out)
+	}
+	old := filepath.Join(dir, "plain.mz")
+	if code, _, e := run(t, "compress", "-k", "--lossy", "--model", "../graphs/models/shipped/ae.safetensors", "-o", old, path); code != 0 {
+		t.Fatalf("compress --lossy with the plain autoencoder: %s", e)
+	}
+	if code, _, e := run(t, "decompress", "-k", "-o", filepath.Join(dir, "plain.idx"), old); code != 0 {
+		t.Errorf("a lossy file of the plain autoencoder, no --model: %s", e)
 	}
 }
 

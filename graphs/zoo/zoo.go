@@ -55,8 +55,11 @@ type Model struct {
 	Shipped []string
 
 	newConfig func(size string) Config
-	task      func(Config) *training.Task
-	load      func(backends.Backend, *weights.File, Config) (*Trained, error)
+	// sizeOf names the size a decoded configuration is, for models whose configurations do not
+	// record it (SizeName); nil: the configuration's SizeName, or the default.
+	sizeOf func(Config) string
+	task   func(Config) *training.Task
+	load   func(backends.Backend, *weights.File, Config) (*Trained, error)
 }
 
 // Picture names one kind of picture of a trained model.
@@ -181,6 +184,8 @@ func Load(backend backends.Backend, f *weights.File) (*Trained, error) {
 	size := ""
 	if s, ok := cfg.(interface{ SizeName() string }); ok {
 		size = s.SizeName()
+	} else if m.sizeOf != nil {
+		size = m.sizeOf(cfg)
 	}
 	t.Label = m.Label(size)
 	return t, nil
