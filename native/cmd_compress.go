@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/term"
 
-	"github.com/mnistzip/mnistzip/codec/idx"
 	"github.com/mnistzip/mnistzip/codec/atomicfile"
+	"github.com/mnistzip/mnistzip/codec/idx"
 	"github.com/mnistzip/mnistzip/codec/mz"
 	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/codecmodel"
