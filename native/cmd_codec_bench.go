@@ -127,7 +127,7 @@ func losslessTable(dataDir, tmp string) error {
 		for _, tool := range fileTools {
 			in, want := path, raw
 			if tool.images {
-				if !isImageIDX(*h) {
+				if !(mz.Header{IDX: *h}).Images() {
 					continue
 				}
 				in = path + ".pgm"
@@ -176,11 +176,6 @@ func runMnistzip(dec *mz.Decoder, level mz.Level, raw []byte) (size int, ct, dt 
 		return 0, 0, 0, mz.ErrNotReproduced
 	}
 	return packed.Len(), ct, dt, nil
-}
-
-// isImageIDX: 28×28 ubyte images, which the image codecs get as a mosaic.
-func isImageIDX(h idx.Header) bool {
-	return h.Type == idx.Ubyte && len(h.Dims) == 3 && h.Dims[1] == 28 && h.Dims[2] == 28
 }
 
 // runPeer compresses path with tool, checks the round trip, and returns the size and both times.

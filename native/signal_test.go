@@ -4,6 +4,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -80,20 +81,10 @@ func TestSignalsRemoveTemporaryFile(t *testing.T) {
 		if !tmpSeen {
 			t.Errorf("%v: no temporary output appeared while decompress waited (stderr %q)", sig, short(stderr.String()))
 		}
-		cmd.Process.Signal(sig)
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case err = <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatalf("%v: decompress did not end", sig)
+		if err := signalled(t, cmd, sig); err != nil {
+			t.Errorf("%v (stderr %q)", err, short(stderr.String()))
 		}
 		stdin.Close()
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 128+int(sig) {
-			t.Errorf("%v: %v, want exit status %d (stderr %q)", sig, err, 128+int(sig), short(stderr.String()))
-		}
 		if !strings.Contains(stderr.String(), out+" not written") || strings.Count(strings.TrimSpace(stderr.String()), "\n") != 0 {
 			t.Errorf("%v: stderr %q, want one line saying %s was not written", sig, short(stderr.String()), out)
 		}
@@ -145,21 +136,32 @@ func TestSignalRemovesSpool(t *testing.T) {
 	if !seen {
 		t.Fatal("no spool file appeared while decompress -c waited")
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
+	if err := signalled(t, cmd, syscall.SIGTERM); err != nil {
+		t.Error(err)
+	}
+	stdin.Close()
+	if entries, _ := os.ReadDir(spool); len(entries) != 0 || stdout.Len() != 0 {
+		t.Errorf("left %d files in its temporary folder and wrote %d bytes", len(entries), stdout.Len())
+	}
+}
+
+// signalled sends sig to the running cmd and waits (30 s at most) for it to end with status
+// 128+sig, the shell's convention; it returns what differed.
+func signalled(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) error {
+	t.Helper()
+	cmd.Process.Signal(sig)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var err error
 	select {
 	case err = <-done:
 	case <-time.After(30 * time.Second):
 		cmd.Process.Kill()
-		t.Fatal("decompress -c did not end")
+		t.Fatalf("%v: %s did not end", sig, cmd.Args[1])
 	}
-	stdin.Close()
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(syscall.SIGTERM) {
-		t.Errorf("%v, want exit status %d", err, 128+int(syscall.SIGTERM))
+	if !errors.As(err, &ee) || ee.ExitCode() != 128+int(sig) {
+		return fmt.Errorf("%v: %v, want exit status %d", sig, err, 128+int(sig))
 	}
-	if entries, _ := os.ReadDir(spool); len(entries) != 0 || stdout.Len() != 0 {
-		t.Errorf("left %d files in its temporary folder and wrote %d bytes", len(entries), stdout.Len())
-	}
+	return nil
 }

@@ -246,7 +246,7 @@ func codeChunk(c *chunk, level Level, lossy, images, hints bool) (best codedChun
 	}()
 	for i := range coders {
 		cd := &coders[i]
-		if cd.lossy != lossy || (cd.images && !images) || (cd.model && !lossy && !hints) || cd.levels&levelBit(level) == 0 && !lossy {
+		if cd.lossy != lossy || (cd.images && !images) || (cd.model && !lossy && !hints) || cd.levels&levelBit(level) == 0 {
 			continue
 		}
 		payload, err := cd.encode(c)
