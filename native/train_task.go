@@ -62,7 +62,7 @@ func addConfigFlags(fs *pflag.FlagSet) *configFlags {
 	var sized []string
 	for _, m := range zoo.Models() {
 		if len(m.Sizes) > 0 {
-			sized = append(sized, m.Name)
+			sized = append(sized, m.Name+" "+strings.Join(m.Sizes, " or "))
 		}
 		cfg, _ := m.NewConfig("")
 		for _, f := range configFields(m.Name, cfg) {
@@ -85,7 +85,7 @@ func addConfigFlags(fs *pflag.FlagSet) *configFlags {
 			c.owners[f.flag] = append(c.owners[f.flag], m.Name)
 		}
 	}
-	c.size = fs.String("size", "", strings.Join(sized, ", ")+": the size preset, small (trains on 2 CPU cores) or paper (default small)")
+	c.size = fs.String("size", "", "the size preset (the first is the default): "+strings.Join(sized, "; "))
 	for name, models := range c.owners {
 		f := fs.Lookup(name)
 		f.Usage = strings.Join(models, ", ") + ": " + f.Usage

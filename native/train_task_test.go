@@ -45,7 +45,10 @@ func TestConfigFlags(t *testing.T) {
 			return d.Size == "paper" && d.Growth == 8 && d.Dropout == 0.2 && d.Blocks == 3 && !d.StemPool
 		}},
 		{"cnn", []string{"--dropout", "0.3", "--shift", "2"}, func(cfg zoo.Config) bool {
-			return reflect.DeepEqual(*cfg.(*zoo.CNNConfig), zoo.CNNConfig{Shift: 2, Dropout: 0.3})
+			return reflect.DeepEqual(*cfg.(*zoo.CNNConfig), zoo.CNNConfig{Size: "standard", Shift: 2, Dropout: 0.3})
+		}},
+		{"cnn", []string{"--size", "tiny"}, func(cfg zoo.Config) bool {
+			return reflect.DeepEqual(*cfg.(*zoo.CNNConfig), zoo.CNNConfig{Size: "tiny", Shift: 1})
 		}},
 		{"capsnet", []string{"--size", "paper", "--routing", "2"}, func(cfg zoo.Config) bool {
 			c := cfg.(*zoo.CapsNetConfig)
@@ -74,7 +77,8 @@ func TestConfigFlags(t *testing.T) {
 		{"dae", []string{"--noise-level", "NaN"}, "--noise-level NaN is out of range"},
 		{"ae", []string{"--channels", "1,2,3"}, "--channels takes 2 values"},
 		{"ae", []string{"--channels", "0,8"}, "--channels 0 is out of range"},
-		{"cnn", []string{"--size", "paper"}, "cnn has no sizes"},
+		{"cnn", []string{"--size", "paper"}, `unknown cnn size "paper"`},
+		{"vae", []string{"--size", "paper"}, "vae has no sizes"},
 		{"capsnet", []string{"--size", "huge"}, `unknown capsnet size "huge"`},
 		{"densenet", []string{"--dropout", "1"}, "--dropout 1 is out of range"},
 		{"cnn", []string{"--shift", "9"}, "--shift 9 is out of range"},

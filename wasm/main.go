@@ -16,17 +16,24 @@
 //	mnistzip.encode(name, images, n)        → Float32Array n × codeSize
 //	mnistzip.decode(name, codes, n)         → Float32Array n × 784
 //	mnistzip.weights(name)                  → Uint8Array (a weights file)
-//	mnistzip.decompress(bytes[, aeWeights]) → {dims, type, lossy, data: Uint8Array} of a .mz file
-//	mnistzip.train(name, spec, images, labels, onProgress) → Promise of info; spec {model, epochs, batch, lr, seed, val}
-//	mnistzip.stop()                         → ends a running train within one step
+//	mnistzip.decompress(bytes[, aeWeights[, {onProgress, whole}]]) → {dims, type, lossy, data: Uint8Array} of a .mz file
+//	                                          (data: the IDX payload, or the whole IDX file with whole)
+//	mnistzip.compress(bytes[, {level, onProgress}]) → {mz: Uint8Array, dims, type, gzipped, level} of an IDX file (raw or .gz)
+//	mnistzip.setSplit(name, imagesIDX, labelsIDX) → {name, n, histogram}: digits kept for train and test probes
+//	mnistzip.splitImages(name, start, n)    → {images: Uint8Array n × 784, labels: Uint8Array n}
+//	mnistzip.train(name, spec, images, labels, onProgress) → Promise of {…info, stopped, calibration}; spec: service.TrainSpec
+//	                                          (images and labels may be null when spec.data names a split)
+//	mnistzip.stop()                         → ends a running train within one step (spec.resume continues it)
+//
+// onProgress(done, total) reports bytes read of the input.
 package main
 
 import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"runtime"
@@ -105,12 +112,19 @@ func main() {
 		return uint8Array(b), err
 	})
 	def("decompress", func(a []js.Value) (any, error) {
+		var aeWeights, opts js.Value
+		if len(a) > 1 {
+			aeWeights = a[1]
+		}
+		if len(a) > 2 {
+			opts = a[2]
+		}
 		dec, err := mz.NewDecoder(mz.WithModelLoader(func(id string) (mz.Autoencoder, error) {
 			// The autoencoder's weights come from the page (not embedded: the download stays small).
-			if len(a) < 2 || a[1].IsUndefined() || a[1].IsNull() {
+			if aeWeights.IsUndefined() || aeWeights.IsNull() {
 				return nil, fmt.Errorf("this .mz file needs autoencoder %s: pass its weights file as the second argument", id)
 			}
-			w, err := weights.Decode(bytesFrom(a[1]))
+			w, err := weights.Decode(bytesFrom(aeWeights))
 			if err != nil {
 				return nil, err
 			}
@@ -123,8 +137,9 @@ func main() {
 		if err != nil {
 			return nil, err
 		}
+		in := bytesFrom(a[0])
 		var out bytes.Buffer
-		h, err := dec.Decode(&out, bytes.NewReader(bytesFrom(a[0])))
+		h, err := dec.Decode(&out, progressReader(in, option(opts, "onProgress")))
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +148,57 @@ func main() {
 			dims[i] = d
 		}
 		res := js.ValueOf(map[string]any{"dims": dims, "type": h.IDX.Type.String(), "lossy": h.Lossy})
-		res.Set("data", uint8Array(out.Bytes()[h.IDX.HeaderSize():]))
+		data := out.Bytes()
+		if !option(opts, "whole").Truthy() {
+			data = data[h.IDX.HeaderSize():]
+		}
+		res.Set("data", uint8Array(data))
+		return res, nil
+	})
+	def("compress", func(a []js.Value) (any, error) {
+		var opts js.Value
+		if len(a) > 1 {
+			opts = a[1]
+		}
+		level := mz.DefaultLevel
+		switch l := option(opts, "level"); {
+		case l.IsUndefined() || l.IsNull():
+		case l.String() == "best":
+			level = mz.LevelBest
+		case l.String() == "fast":
+			level = mz.LevelFast
+		default:
+			return nil, fmt.Errorf("level %q: want best or fast", l.String())
+		}
+		enc, err := mz.NewEncoder(mz.WithLevel(level))
+		if err != nil {
+			return nil, err
+		}
+		var out bytes.Buffer
+		st, err := enc.Encode(&out, progressReader(bytesFrom(a[0]), option(opts, "onProgress")))
+		if err != nil {
+			return nil, err
+		}
+		dims := make([]any, len(st.IDX.Dims))
+		for i, d := range st.IDX.Dims {
+			dims[i] = d
+		}
+		res := js.ValueOf(map[string]any{"dims": dims, "type": st.IDX.Type.String(), "gzipped": st.Gzipped, "level": level.String(), "rawBytes": st.In})
+		res.Set("mz", uint8Array(out.Bytes()))
+		return res, nil
+	})
+	def("setSplit", func(a []js.Value) (any, error) {
+		info, err := svc.SetSplit(a[0].String(), bytesFrom(a[1]), bytesFrom(a[2]))
+		return toJS(info), err
+	})
+	def("splitImages", func(a []js.Value) (any, error) {
+		images, labels, err := svc.SplitImages(a[0].String(), a[1].Int(), a[2].Int())
+		if err != nil {
+			return nil, err
+		}
+		res := js.Global().Get("Object").New()
+		res.Set("images", uint8Array(images))
+		res.Set("labels", uint8Array(labels))
 		return res, nil
 	})
 	def("stop", func([]js.Value) (any, error) { svc.Stop(); return nil, nil })
@@ -143,10 +208,14 @@ func main() {
 		if err := json.Unmarshal([]byte(js.Global().Get("JSON").Call("stringify", a[1]).String()), &spec); err != nil {
 			return nil, fmt.Errorf("train spec: %w", err)
 		}
-		images, labels := floatsFrom(a[2]), int32sFrom(a[3])
+		var images []float32
+		var labels []int32
+		if spec.Data == "" {
+			images, labels = floatsFrom(a[2]), int32sFrom(a[3])
+		}
 		onProgress := a[4]
 		return promise(func() (any, error) {
-			info, err := svc.Train(name, spec, images, labels, func(p service.Progress) {
+			res, err := svc.Train(name, spec, images, labels, func(p service.Progress) {
 				if onProgress.Type() == js.TypeFunction {
 					onProgress.Invoke(toJS(p))
 				}
@@ -154,12 +223,7 @@ func main() {
 				// steps: a Go goroutine that never blocks never returns control to JavaScript.
 				time.Sleep(time.Millisecond)
 			})
-			if errors.Is(err, service.ErrStopped) {
-				v := toJS(info)
-				v.Set("stopped", true)
-				return v, nil
-			}
-			return toJS(info), err
+			return toJS(res), err
 		}), nil
 	})
 	js.Global().Set("mnistzip", api)
@@ -167,6 +231,40 @@ func main() {
 		ready.Invoke()
 	}
 	select {} // keep the Go runtime alive for callbacks
+}
+
+// option is opts[key], or undefined when opts is not an object.
+func option(opts js.Value, key string) js.Value {
+	if opts.Type() != js.TypeObject {
+		return js.Undefined()
+	}
+	return opts.Get(key)
+}
+
+// progressReader reads b, calling onProgress(done, total) (when it is a function) every 256 KiB
+// and at the end: the page draws a progress bar for a long decode or encode.
+func progressReader(b []byte, onProgress js.Value) io.Reader {
+	if onProgress.Type() != js.TypeFunction {
+		return bytes.NewReader(b)
+	}
+	return &reportingReader{r: bytes.NewReader(b), total: len(b), report: func(done, total int) { onProgress.Invoke(done, total) }}
+}
+
+type reportingReader struct {
+	r            *bytes.Reader
+	done, total  int
+	lastReported int
+	report       func(done, total int)
+}
+
+func (r *reportingReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	r.done += n
+	if r.done-r.lastReported >= 256<<10 || (r.done == r.total && r.lastReported != r.done) {
+		r.lastReported = r.done
+		r.report(r.done, r.total)
+	}
+	return n, err
 }
 
 func throw(err error) js.Value {

@@ -1,6 +1,7 @@
 package mnist
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,22 +52,39 @@ func LoadFiles(imagesPath, labelsPath string) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ih.Rank() != 3 || ih.Dims[1] != Rows || ih.Dims[2] != Cols {
-		return nil, fmt.Errorf("%w: %s is %s, want N × %d × %d ubyte", ErrFormat, imagesPath, ih, Rows, Cols)
-	}
 	lh, labels, err := idx.ReadUbyteFile(labelsPath)
 	if err != nil {
 		return nil, err
 	}
+	return newSet(ih, images, imagesPath, lh, labels, labelsPath)
+}
+
+// Parse is LoadFiles for two files in memory (a browser's downloads), raw or gzip-compressed.
+func Parse(imagesFile, labelsFile []byte) (*Set, error) {
+	ih, images, err := idx.ReadUbyte(bytes.NewReader(imagesFile))
+	if err != nil {
+		return nil, fmt.Errorf("images: %w", err)
+	}
+	lh, labels, err := idx.ReadUbyte(bytes.NewReader(labelsFile))
+	if err != nil {
+		return nil, fmt.Errorf("labels: %w", err)
+	}
+	return newSet(ih, images, "the images file", lh, labels, "the labels file")
+}
+
+func newSet(ih *idx.Header, images []uint8, imagesName string, lh *idx.Header, labels []uint8, labelsName string) (*Set, error) {
+	if ih.Rank() != 3 || ih.Dims[1] != Rows || ih.Dims[2] != Cols {
+		return nil, fmt.Errorf("%w: %s is %s, want N × %d × %d ubyte", ErrFormat, imagesName, ih, Rows, Cols)
+	}
 	if lh.Rank() != 1 {
-		return nil, fmt.Errorf("%w: %s is %s, want N ubyte", ErrFormat, labelsPath, lh)
+		return nil, fmt.Errorf("%w: %s is %s, want N ubyte", ErrFormat, labelsName, lh)
 	}
 	if ih.NumItems() != lh.NumItems() {
-		return nil, fmt.Errorf("%w: %s has %d images but %s has %d labels", ErrFormat, imagesPath, ih.NumItems(), labelsPath, lh.NumItems())
+		return nil, fmt.Errorf("%w: %s has %d images but %s has %d labels", ErrFormat, imagesName, ih.NumItems(), labelsName, lh.NumItems())
 	}
 	for i, l := range labels {
 		if l >= NumClasses {
-			return nil, fmt.Errorf("%w: %s: label %d is %d, want 0..9", ErrFormat, labelsPath, i, l)
+			return nil, fmt.Errorf("%w: %s: label %d is %d, want 0..9", ErrFormat, labelsName, i, l)
 		}
 	}
 	return &Set{Images: images, Labels: labels, N: ih.NumItems(), Rows: Rows, Cols: Cols}, nil

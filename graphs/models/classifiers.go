@@ -19,17 +19,41 @@ import (
 // of the second pooling's outputs): the network otherwise drives its training loss to ~0.002 within
 // 20 epochs and stops improving on held-out digits.
 func CNN(ctx *context.Context, images *Node, dropout float64) *Node {
+	return CNNOf(ctx, CNNStandard, images, dropout)
+}
+
+// CNNArch is a CNN's widths: two valid 5×5 convolutions, each followed by ReLU and 2×2 max pooling,
+// then (when Dense > 0) a dense ReLU layer, then the 10 logits.
+type CNNArch struct {
+	Filters [2]int
+	Dense   int
+}
+
+// CNNStandard is the baseline every shipped CNN file holds: 32 and 64 filters, dense 128 (3.9 M
+// multiply-adds per digit).
+var CNNStandard = CNNArch{Filters: [2]int{32, 64}, Dense: 128}
+
+// CNNTiny is sized for training on the whole of MNIST inside a browser tab (one wasm thread):
+// ConvNetJS's MNIST demo network, two 5×5 convolutions of 8 and 16 filters, with a dense layer of 64
+// (0.33 M multiply-adds per digit, a twelfth of CNNStandard).
+var CNNTiny = CNNArch{Filters: [2]int{8, 16}, Dense: 64}
+
+// CNNOf builds the logits of a CNN of architecture a; dropout (training only) applies to the dense
+// layer's output and, at half the rate, to its input.
+func CNNOf(ctx *context.Context, a CNNArch, images *Node, dropout float64) *Node {
 	batch := images.Shape().Dimensions[0]
 	x := images
-	for b, ch := range []int{32, 64} {
+	for b, ch := range a.Filters {
 		x = layers.Convolution(ctx.In(fmt.Sprintf("conv%d", b)), x).Filters(ch).KernelSize(5).Done() // valid padding
 		x = MaxPool2(activations.Relu(x))
 	}
 	x = Reshape(x, batch, -1)
-	if dropout > 0 {
-		x = layers.DropoutNormalize(ctx, x, Scalar(x.Graph(), x.DType(), dropout/2), true)
+	if a.Dense > 0 {
+		if dropout > 0 {
+			x = layers.DropoutNormalize(ctx, x, Scalar(x.Graph(), x.DType(), dropout/2), true)
+		}
+		x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), x, a.Dense))
 	}
-	x = activations.Relu(layers.DenseWithBias(ctx.In("dense"), x, 128))
 	if dropout > 0 {
 		x = layers.DropoutNormalize(ctx, x, Scalar(x.Graph(), x.DType(), dropout), true)
 	}

@@ -5,13 +5,9 @@
 package service
 
 import (
-	"errors"
 	"fmt"
-	"math"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/gomlx/gomlx/backends"
 
@@ -26,7 +22,10 @@ type Service struct {
 	backend backends.Backend
 	mu      sync.Mutex
 	models  map[string]*loaded
+	splits  map[string]*split
 	stop    atomic.Bool
+	// stopped is the state of the last training run Stop ended, for TrainSpec.Resume.
+	stopped *stoppedRun
 }
 
 type loaded struct {
@@ -37,7 +36,7 @@ type loaded struct {
 
 // New returns a service running its graphs on backend.
 func New(backend backends.Backend) *Service {
-	return &Service{backend: backend, models: map[string]*loaded{}}
+	return &Service{backend: backend, models: map[string]*loaded{}, splits: map[string]*split{}}
 }
 
 // Info describes a loaded model.
@@ -187,90 +186,6 @@ func (s *Service) Decode(name string, codes []float32, n int) ([]float32, error)
 		return nil, fmt.Errorf("%d values are not %d codes of %d", len(codes), n, ae.Config.CodeSize)
 	}
 	return ae.Decode(codes, n)
-}
-
-// TrainSpec is a training run a host asks for.
-type TrainSpec struct {
-	Model  string  `json:"model"` // a registry model the browser may train (BrowserModels)
-	Epochs int     `json:"epochs"`
-	Batch  int     `json:"batch"`
-	LR     float64 `json:"lr"`
-	Seed   int64   `json:"seed"`
-	Val    int     `json:"val"` // digits held out from the end of the data for validation
-}
-
-// Progress is one training report.
-type Progress struct {
-	Epoch         int     `json:"epoch"`
-	Epochs        int     `json:"epochs"`
-	Step          int     `json:"step"`
-	Steps         int     `json:"steps"` // per epoch
-	Loss          float64 `json:"loss"`
-	SamplesPerSec float64 `json:"samplesPerSec"`
-	MsPerStep     float64 `json:"msPerStep"`
-	ValLoss       float64 `json:"valLoss,omitempty"` // after an epoch
-}
-
-// ErrStopped is returned by Train when Stop ended it; the model trained so far is still loaded.
-var ErrStopped = training.ErrStopped
-
-// Train trains spec's model on images [n, 784] with labels, reports progress after every step and
-// epoch, loads the result under name and returns its description. Stop ends it within one step.
-func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []int32, progress func(Progress)) (Info, error) {
-	n := len(labels)
-	if err := checkImages(images, n); err != nil {
-		return Info{}, err
-	}
-	m, err := zoo.Lookup(spec.Model)
-	if err != nil {
-		return Info{}, err
-	}
-	if !m.Browser {
-		return Info{}, fmt.Errorf("%s is not trained in the browser: want %s", m.Name, strings.Join(BrowserModels(), ", "))
-	}
-	task, err := m.Task(m.DefaultConfig())
-	if err != nil {
-		return Info{}, err
-	}
-	if spec.Val < 0 || spec.Val >= n {
-		return Info{}, fmt.Errorf("validation split %d of %d digits", spec.Val, n)
-	}
-	data := &training.Data{Images: images, Labels: labels, N: n}
-	trainData := &training.Data{Images: images[:(n-spec.Val)*784], Labels: labels[:n-spec.Val], N: n - spec.Val}
-	var val *training.Data
-	if spec.Val > 0 {
-		val = &training.Data{Images: data.Images[(n-spec.Val)*784:], Labels: data.Labels[n-spec.Val:], N: spec.Val}
-	}
-	s.stop.Store(false)
-	opt := training.Options{Epochs: spec.Epochs, Batch: spec.Batch, LR: spec.LR, Seed: spec.Seed, ValSize: spec.Val,
-		Stop: func() bool { return s.stop.Load() }, Command: fmt.Sprintf("browser: %+v", spec), Backend: "go (wasm)"}
-	if opt.LR <= 0 {
-		opt.LR = 1e-3
-	}
-	opt.OnEpoch = func(h training.EpochStats) {
-		if progress != nil {
-			progress(Progress{Epoch: h.Epoch, Epochs: spec.Epochs, Loss: h.TrainLoss, ValLoss: h.ValLoss})
-		}
-	}
-	start := time.Now()
-	res, runErr := training.Run(s.backend, task, trainData, val, opt, func(p training.Progress) {
-		if progress != nil {
-			progress(Progress{Epoch: p.Epoch, Epochs: p.Epochs, Step: p.Step, Steps: p.StepsPerEpoch, Loss: p.Loss,
-				SamplesPerSec: p.SamplesPerSec, MsPerStep: 1000 * float64(spec.Batch) / math.Max(p.SamplesPerSec, 1e-9)})
-		}
-	})
-	if runErr != nil && !errors.Is(runErr, training.ErrStopped) {
-		return Info{}, runErr
-	}
-	f, err := training.FinalWeights(res, task, opt, map[string]float64{"train_seconds": time.Since(start).Seconds()})
-	if err != nil {
-		return Info{}, err
-	}
-	info, err := s.add(name, f)
-	if err != nil {
-		return Info{}, err
-	}
-	return info, runErr
 }
 
 // Model describes a registry model to a host.

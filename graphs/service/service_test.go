@@ -1,7 +1,6 @@
 package service
 
 import (
-	"errors"
 	"math"
 	"testing"
 
@@ -84,8 +83,8 @@ func TestTrainAndStop(t *testing.T) {
 			s.Stop()
 		}
 	})
-	if !errors.Is(err, ErrStopped) {
-		t.Fatalf("want ErrStopped, got %v", err)
+	if err != nil || !info.Stopped {
+		t.Fatalf("want a stopped run, got %v (stopped %v)", err, info.Stopped)
 	}
 	last := reports[len(reports)-1]
 	if last.Epoch != 2 || last.Step != 2 {

@@ -35,6 +35,9 @@ type Options struct {
 	Checkpoint      string
 	CheckpointEvery time.Duration
 	Resume          bool
+	// From, with Resume, is the checkpoint to continue from in memory (a host with no files: the
+	// browser keeps Result.Checkpoint of a stopped run); Checkpoint is then not read.
+	From *weights.File
 	MaxSteps        int // stop after this many steps in total (0: run all epochs); for tests and smoke runs
 	// Devices > 1 shards each batch across that many devices of the backend (data parallelism through
 	// XLA's SPMD partitioner, see devices.go); 0 or 1 runs on one device.
@@ -43,6 +46,10 @@ type Options struct {
 	// the result so far: a browser's stop button takes effect within one step).
 	Stop    func() bool
 	OnEpoch func(EpochStats) // called after each epoch's validation
+	// Probe, if set, gets the weights trained so far (no optimizer state) after every ProbeEvery
+	// steps and at the end of each epoch (a host measures test accuracy as training goes).
+	Probe      func(f *weights.File, p Position)
+	ProbeEvery int
 	ValSize int              // digits held out from the end of the training set (recorded: calibration reuses the split)
 	Limit   int              // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
 	Command string           // recorded in manifests
@@ -64,6 +71,16 @@ type Result struct {
 	Ctx     *context.Context
 	History []EpochStats
 	Steps   int // steps run in this invocation
+	// Checkpoint, after ErrStopped, is the run's state where it stopped (weights, optimizer, RNG and
+	// position): Options.From resumes from it.
+	Checkpoint *weights.File
+}
+
+// Position is where a run is: Epoch (1-based) and Step within it, Steps in all (resumed runs
+// included), EpochEnd after the epoch's last step.
+type Position struct {
+	Epoch, Step, Steps int
+	EpochEnd           bool
 }
 
 // ErrStopped reports a run ended by Options.Stop; the result holds the weights so far.
@@ -104,7 +121,7 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 	}
 	state := checkpointState{}
 	if opt.Resume {
-		if state, err = loadCheckpoint(ctx, task, opt.Checkpoint); err != nil {
+		if state, err = loadCheckpoint(ctx, task, opt.Checkpoint, opt.From); err != nil {
 			return nil, err
 		}
 		ctx = ctx.Checked(false) // variables exist already: the graph reuses them
@@ -184,10 +201,20 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 				}
 				lastCheckpoint = time.Now()
 			}
+			done := epoch*stepsPerEpoch + step + 1 // steps of the whole run so far
+			if opt.Probe != nil && opt.ProbeEvery > 0 && done%opt.ProbeEvery == 0 && step+1 < stepsPerEpoch {
+				if err := probe(ctx, task, opt, Position{Epoch: epoch + 1, Step: step + 1, Steps: done}); err != nil {
+					return res, err
+				}
+			}
 			if opt.MaxSteps > 0 && res.Steps >= opt.MaxSteps {
 				return res, nil
 			}
 			if opt.Stop != nil && opt.Stop() {
+				res.Checkpoint, err = checkpointFile(ctx, task, opt, checkpointState{Epoch: epoch, Step: step + 1, History: res.History})
+				if err != nil {
+					return res, err
+				}
 				return res, ErrStopped
 			}
 		}
@@ -203,6 +230,11 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 		if opt.OnEpoch != nil {
 			opt.OnEpoch(stats)
 		}
+		if opt.Probe != nil {
+			if err := probe(ctx, task, opt, Position{Epoch: epoch + 1, Step: stepsPerEpoch, Steps: (epoch + 1) * stepsPerEpoch, EpochEnd: true}); err != nil {
+				return res, err
+			}
+		}
 		if opt.Checkpoint != "" {
 			if err := saveCheckpoint(ctx, task, opt, checkpointState{Epoch: epoch + 1, History: res.History}); err != nil {
 				return res, withLastGood(err, lastGood())
@@ -211,6 +243,20 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 		}
 	}
 	return res, nil
+}
+
+// probe hands Options.Probe the weights trained so far.
+func probe(ctx *context.Context, task *Task, opt Options, p Position) error {
+	m, err := Manifest(task, opt)
+	if err != nil {
+		return err
+	}
+	f, err := weights.FromContext(ctx, m, weights.WithoutTrainingState())
+	if err != nil {
+		return fmt.Errorf("probe: %w", err)
+	}
+	opt.Probe(f, p)
+	return nil
 }
 
 // Schedules lists the learning-rate schedules Options.Schedule accepts.

@@ -6,12 +6,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/mnistzip/mnistzip/graphs/engine"
 	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/models"
+	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
 func testData(t *testing.T) (*Data, *Data) {
@@ -74,11 +76,24 @@ func TestResumeIsExact(t *testing.T) {
 	if resumed.Steps != train.N/opt.Batch {
 		t.Errorf("resumed run took %d steps, want one epoch (%d)", resumed.Steps, train.N/opt.Batch)
 	}
-	a, err := FinalWeights(full, task, opt, nil)
+	worst := largestDifference(t, full, resumed, task, opt)
+	t.Logf("largest weight difference, uninterrupted vs resumed: %g", worst)
+	if worst > 1e-5 {
+		t.Errorf("resumed run differs from the uninterrupted one by up to %g", worst)
+	}
+	if len(resumed.History) != 2 || math.Abs(resumed.History[1].ValLoss-full.History[1].ValLoss) > 1e-4 {
+		t.Errorf("histories differ: %+v vs %+v", resumed.History, full.History)
+	}
+}
+
+// largestDifference is the largest absolute difference between the final weights of two runs.
+func largestDifference(t *testing.T, x, y *Result, task *Task, opt Options) float64 {
+	t.Helper()
+	a, err := FinalWeights(x, task, opt, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := FinalWeights(resumed, task, opt, nil)
+	b, err := FinalWeights(y, task, opt, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,12 +110,53 @@ func TestResumeIsExact(t *testing.T) {
 			worst = math.Max(worst, math.Abs(float64(va[i]-vb[i])))
 		}
 	}
-	t.Logf("largest weight difference, uninterrupted vs resumed: %g", worst)
-	if worst > 1e-5 {
-		t.Errorf("resumed run differs from the uninterrupted one by up to %g", worst)
+	return worst
+}
+
+// A stopped run hands back its state in memory (the browser has no files), and resuming from it
+// mid-epoch ends where an uninterrupted run ends; probes see every ProbeEvery steps and epoch ends.
+func TestStopAndResumeInMemory(t *testing.T) {
+	train, val := testData(t)
+	task := AETask(models.DefaultAEConfig(models.AE))
+	opt := Options{Epochs: 2, Batch: 100, LR: 1e-3, Seed: 3}
+	full, err := Run(testBackend(t), task, train, val, opt, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(resumed.History) != 2 || math.Abs(resumed.History[1].ValLoss-full.History[1].ValLoss) > 1e-4 {
-		t.Errorf("histories differ: %+v vs %+v", resumed.History, full.History)
+	steps := 0
+	part := opt
+	part.Stop = func() bool { steps++; return steps == 3 }
+	var probes []Position
+	part.ProbeEvery = 2
+	part.Probe = func(f *weights.File, p Position) {
+		if len(f.Names()) == 0 {
+			t.Error("probe got no weights")
+		}
+		probes = append(probes, p)
+	}
+	stopped, err := Run(testBackend(t), task, train, val, part, nil)
+	if !errors.Is(err, ErrStopped) || stopped.Checkpoint == nil {
+		t.Fatalf("stop: %v, checkpoint %v", err, stopped.Checkpoint != nil)
+	}
+	part.Stop, part.Resume, part.From = nil, true, stopped.Checkpoint
+	resumed, err := Run(testBackend(t), task, train, val, part, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perEpoch := train.N / opt.Batch
+	if resumed.Steps != 2*perEpoch-3 {
+		t.Errorf("resumed run took %d steps, want %d", resumed.Steps, 2*perEpoch-3)
+	}
+	if worst := largestDifference(t, full, resumed, task, opt); worst > 1e-5 {
+		t.Errorf("stopped and resumed run differs from the uninterrupted one by up to %g", worst)
+	}
+	var want []Position // every second step, the epochs' ends instead of their last steps
+	for n := 2; n <= 2*perEpoch; n += 2 {
+		epoch, step := (n-1)/perEpoch+1, (n-1)%perEpoch+1
+		want = append(want, Position{Epoch: epoch, Step: step, Steps: n, EpochEnd: step == perEpoch})
+	}
+	if !reflect.DeepEqual(probes, want) {
+		t.Errorf("probes at %+v, want %+v", probes, want)
 	}
 }
 

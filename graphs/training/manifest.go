@@ -42,17 +42,24 @@ func checkpointFile(ctx *context.Context, task *Task, opt Options, state checkpo
 	return f, nil
 }
 
-func loadCheckpoint(ctx *context.Context, task *Task, path string) (checkpointState, error) {
+// loadCheckpoint restores ctx from the checkpoint in memory (from) or, when from is nil, the file path.
+func loadCheckpoint(ctx *context.Context, task *Task, path string, from *weights.File) (checkpointState, error) {
 	var state checkpointState
-	if path == "" {
-		return state, errors.New("--resume needs a checkpoint file")
-	}
-	f, err := weights.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return state, fmt.Errorf("nothing to resume: checkpoint %s does not exist", path)
-	}
-	if err != nil {
-		return state, fmt.Errorf("resume: %w", err)
+	f := from
+	if f == nil {
+		if path == "" {
+			return state, errors.New("--resume needs a checkpoint file")
+		}
+		var err error
+		f, err = weights.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return state, fmt.Errorf("nothing to resume: checkpoint %s does not exist", path)
+		}
+		if err != nil {
+			return state, fmt.Errorf("resume: %w", err)
+		}
+	} else {
+		path = "in memory"
 	}
 	if f.Manifest.Model != task.Model {
 		return state, fmt.Errorf("resume: checkpoint %s is a %q model, not %q", path, f.Manifest.Model, task.Model)

@@ -26,15 +26,15 @@ func (o Options) Validate(trainData, val *Data) error {
 		return fmt.Errorf("training: learning rate %v: want a finite number > 0", o.LR)
 	case o.Schedule != "" && !slices.Contains(Schedules, o.Schedule):
 		return fmt.Errorf("training: unknown learning-rate schedule %q: want constant or cosine", o.Schedule)
-	case o.MaxSteps < 0:
-		return fmt.Errorf("training: max steps %d: want ≥ 0 (0: no limit)", o.MaxSteps)
+	case o.MaxSteps < 0 || o.ProbeEvery < 0:
+		return fmt.Errorf("training: max steps %d, probe interval %d: want ≥ 0 (0: none)", o.MaxSteps, o.ProbeEvery)
 	case o.CheckpointEvery < 0:
 		return fmt.Errorf("training: checkpoint interval %s: want ≥ 0 (0: at the end of each epoch only)", o.CheckpointEvery)
 	case o.Devices < 0:
 		return fmt.Errorf("training: %d devices: want ≥ 0", o.Devices)
 	case o.ValSize < 0 || o.Limit < 0:
 		return fmt.Errorf("training: validation size %d and limit %d: want ≥ 0", o.ValSize, o.Limit)
-	case o.Resume && o.Checkpoint == "":
+	case o.Resume && o.Checkpoint == "" && o.From == nil:
 		return errors.New("training: resuming needs a checkpoint file")
 	case val != nil && o.ValSize != 0 && val.N != o.ValSize:
 		return fmt.Errorf("training: validation size %d recorded, but the validation data holds %d digits", o.ValSize, val.N)
