@@ -115,4 +115,3 @@ func TestTrainOnSplits(t *testing.T) {
 		t.Error("labels accepted as images")
 	}
 }
-

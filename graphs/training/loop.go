@@ -37,8 +37,8 @@ type Options struct {
 	Resume          bool
 	// From, with Resume, is the checkpoint to continue from in memory (a host with no files: the
 	// browser keeps Result.Checkpoint of a stopped run); Checkpoint is then not read.
-	From *weights.File
-	MaxSteps        int // stop after this many steps in total (0: run all epochs); for tests and smoke runs
+	From     *weights.File
+	MaxSteps int // stop after this many steps in total (0: run all epochs); for tests and smoke runs
 	// Devices > 1 shards each batch across that many devices of the backend (data parallelism through
 	// XLA's SPMD partitioner, see devices.go); 0 or 1 runs on one device.
 	Devices int
@@ -50,10 +50,10 @@ type Options struct {
 	// steps and at the end of each epoch (a host measures test accuracy as training goes).
 	Probe      func(f *weights.File, p Position)
 	ProbeEvery int
-	ValSize int              // digits held out from the end of the training set (recorded: calibration reuses the split)
-	Limit   int              // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
-	Command string           // recorded in manifests
-	Backend string           // recorded in manifests
+	ValSize    int    // digits held out from the end of the training set (recorded: calibration reuses the split)
+	Limit      int    // the training set was cut to its first Limit+ValSize digits (0: not cut); recorded
+	Command    string // recorded in manifests
+	Backend    string // recorded in manifests
 }
 
 // Progress is reported after every step.
