@@ -84,6 +84,7 @@ var siteHeaders = map[string]string{
 // the gzip and identity encodings of the same bytes.
 func siteHandler(wasmDir string) http.Handler {
 	_ = mime.AddExtensionType(".wasm", "application/wasm")
+	_ = mime.AddExtensionType(".mz", mzContentType)
 	embeddedTags := map[string]string{} // the embedded files never change: hash them once
 	_ = fs.WalkDir(www.Files, ".", func(name string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
@@ -124,8 +125,17 @@ func siteHandler(wasmDir string) http.Handler {
 		}
 		serveFromDir(w, r, wasmDir, name)
 	})
-	return gzhttp.GzipHandler(mux)
+	// .mz files are compressed already: gzip would cost the server time and the page nothing, and
+	// the bytes the page reports as transferred are then the .mz's own.
+	gzip, err := gzhttp.NewWrapper(gzhttp.ExceptContentTypes([]string{mzContentType}))
+	if err != nil {
+		panic(err) // the options are constants
+	}
+	return gzip(mux)
 }
+
+// mzContentType is what .mz files are served as.
+const mzContentType = "application/vnd.mnistzip"
 
 // serveFromDir serves dir/name through an os.Root, which follows symbolic links only while they
 // stay inside dir. The folder is opened per request, so a rebuild that replaces it is picked up.

@@ -191,3 +191,24 @@ func TestExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestMzNotGzipped: .mz files go out as they are, even to a client that accepts gzip (they are
+// compressed already, and the page reports their size as the bytes transferred).
+func TestMzNotGzipped(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("compressible ", 1000) // gzip would shrink it: it must not be applied
+	if err := os.WriteFile(filepath.Join(dir, "data", "x.mz"), []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(siteHandler(dir))
+	defer srv.Close()
+	resp := get(t, srv.URL+"/data/x.mz", map[string]string{"Accept-Encoding": "gzip"})
+	got, _ := io.ReadAll(resp.Body)
+	if resp.Header.Get("Content-Encoding") != "" || string(got) != body || resp.Header.Get("Content-Type") != mzContentType {
+		t.Errorf("served with Content-Encoding %q, Content-Type %q, %d bytes of %d", resp.Header.Get("Content-Encoding"),
+			resp.Header.Get("Content-Type"), len(got), len(body))
+	}
+}

@@ -32,6 +32,9 @@ type TrainSpec struct {
 	ProbeEvery int    `json:"probeEvery,omitempty"`
 	ProbeSize  int    `json:"probeSize,omitempty"`
 	MaxSteps   int    `json:"maxSteps,omitempty"` // stop after this many steps (0: all epochs)
+	// Limit trains on the first Limit digits only (0: all but the validation split, which stays the
+	// data's last Val digits): short runs (tests, a quick look).
+	Limit int `json:"limit,omitempty"`
 	// Resume continues the run Stop ended, from the step it stopped at (the rest of the spec must
 	// be that run's).
 	Resume bool `json:"resume,omitempty"`
@@ -140,6 +143,13 @@ func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []
 	if spec.Val < 0 || spec.Val >= n {
 		return TrainResult{}, fmt.Errorf("validation split %d of %d digits", spec.Val, n)
 	}
+	trainN := n - spec.Val
+	if spec.Limit < 0 || spec.Limit > trainN {
+		return TrainResult{}, fmt.Errorf("limit %d: want 0…%d (the digits before the validation split)", spec.Limit, trainN)
+	}
+	if spec.Limit > 0 {
+		trainN = spec.Limit
+	}
 	var test *split
 	if spec.Test != "" {
 		if m.Family != zoo.Classifier {
@@ -152,13 +162,13 @@ func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []
 	if spec.ProbeEvery < 0 || spec.ProbeSize < 0 {
 		return TrainResult{}, fmt.Errorf("probe every %d steps on %d digits: want ≥ 0", spec.ProbeEvery, spec.ProbeSize)
 	}
-	trainData := &training.Data{Images: data.Images[:(n-spec.Val)*784], Labels: data.Labels[:n-spec.Val], N: n - spec.Val}
+	trainData := &training.Data{Images: data.Images[:trainN*784], Labels: data.Labels[:trainN], N: trainN}
 	var val *training.Data
 	if spec.Val > 0 {
 		val = &training.Data{Images: data.Images[(n-spec.Val)*784:], Labels: data.Labels[n-spec.Val:], N: spec.Val}
 	}
 	opt := training.Options{Epochs: spec.Epochs, Batch: spec.Batch, LR: spec.LR, Schedule: spec.Schedule, Seed: spec.Seed,
-		ValSize: spec.Val, MaxSteps: spec.MaxSteps, Stop: func() bool { return s.stop.Load() },
+		ValSize: spec.Val, Limit: spec.Limit, MaxSteps: spec.MaxSteps, Stop: func() bool { return s.stop.Load() },
 		Command: fmt.Sprintf("browser: %+v", spec), Backend: "go (wasm)"}
 	if opt.LR <= 0 {
 		opt.LR = 1e-3
