@@ -8,7 +8,7 @@ WASM_OUT := build/www
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 FUZZTIME ?= 5s
 
-.PHONY: all setup xla xla-for-tests xla-if-possible run test data build wasm wasm-test browser-test browser-bench serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
+.PHONY: all setup xla xla-for-tests xla-if-possible run test data build wasm wasm-test browser-test browser-bench browser-train-bench serve models pictures bench codec-bench gpu-bundle vet fuzz testdata clean
 
 all: build
 
@@ -118,6 +118,14 @@ browser-bench: wasm
 	@command -v chromium >/dev/null || { echo "installing chromium"; $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
 	cd native/bench && npm install --no-audit --no-fund --loglevel=error
 	MNISTZIP_BROWSER_BENCH=1 $(GO) test -count=1 -timeout 20m -run '^TestBrowserBench$$' -v ./native/ 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
+	$(MAKE) browser-train-bench
+
+# The demo page as a trainer on all of MNIST (~12 minutes, nothing else should run): cold load and
+# reload until training can start, frame gaps while decoding and training, stroke-to-prediction with
+# the trainer idle and busy, the default run's training time to 98% and 99% on the test set.
+browser-train-bench: wasm
+	@command -v chromium >/dev/null || { echo "installing chromium"; $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
+	MNISTZIP_BROWSER_BENCH=1 $(GO) test -count=1 -timeout 30m -run '^TestBrowserTrainBench$$' -v ./native/ 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
 
 # The page's files: the wasm (stripped), wasm_exec.js, the shipped weights it uses, and the whole
 # of MNIST as .mz files at the fast level (the page decodes them at start-up: 2.3 s for the 60,000

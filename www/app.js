@@ -147,7 +147,8 @@ function fillModelMenu(models) {
     for (const size of m.sizes?.length ? m.sizes : [""]) {
       const o = document.createElement("option");
       o.value = size ? `${m.name}:${size}` : m.name;
-      o.textContent = size ? `${m.name} (${size}): ${m.summary}` : `${m.name}: ${m.summary}`;
+      o.textContent = size ? `${m.name} (${size})` : `${m.name}: ${m.summary}`;
+      o.title = m.summary;
       o.dataset.family = m.family;
       select.append(o);
     }
@@ -325,6 +326,13 @@ async function train(resume, overrides = {}) {
   const run = trainRun = { spec, losses: prev?.losses ?? [], probes: prev?.probes ?? [], epochEnds: prev?.epochEnds ?? [],
     framesAtStart: frames, start: performance.now(), done: false };
   state.training = run;
+  if (!resume) {
+    for (const id of ["confusion", "gallery"]) $(id).replaceChildren();
+    for (const id of ["lossplot", "accplot"]) plotLine($(id), [], {});
+    $("tcalib").textContent = "";
+    $("confusioncap").textContent = "confusion matrix (rows: true digit, columns: predicted), after the first epoch";
+    $("gallerycap").textContent = "misclassified test digits (true → predicted), after the first epoch";
+  }
   const steps = Math.floor((spec.limit || state.data.train.n - spec.val) / spec.batch);
   const total = spec.maxSteps ? Math.min(spec.maxSteps, steps * spec.epochs) : steps * spec.epochs;
   for (const id of ["tstart", "tresume", "tsave", "tdownload"]) $(id).disabled = true;
@@ -333,6 +341,7 @@ async function train(resume, overrides = {}) {
   try {
     const info = await during("training", call("train", ["trained", spec, null, null], (p) => {
       if (p.test) {
+        p.test.wall = (performance.now() - run.start) / 1000; // seconds since this run (or resume) started
         run.probes.push(p.test);
         if (p.test.epochEnd) { run.epochEnds.push(p.test); showEpochEnd(p.test); }
         drawAccuracy(run.probes);
@@ -442,8 +451,9 @@ function drawLoss(losses) {
 function drawAccuracy(probes) {
   const total = Math.max(...probes.map((p) => p.done));
   const last = probes.at(-1);
-  plotLine($("accplot"), probes.map((p) => [p.done / total, p.accuracy]), { lo: 0.9, hi: 1, colour: "#30d158",
-    label: `test accuracy ${(100 * last.accuracy).toFixed(2)}% (${last.n.toLocaleString()} digits; axis 90–100%)` });
+  const lo = Math.min(0.9, Math.floor(20 * Math.min(...probes.map((p) => p.accuracy))) / 20);
+  plotLine($("accplot"), probes.map((p) => [p.done / total, p.accuracy]), { lo, hi: 1, colour: "#30d158",
+    label: `test accuracy ${(100 * last.accuracy).toFixed(2)}% (${last.n.toLocaleString()} digits; axis ${(100 * lo).toFixed(0)}–100%)` });
 }
 
 // Saved weights live in IndexedDB (object store "weights", key: a name).

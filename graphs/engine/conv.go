@@ -2,7 +2,15 @@ package engine
 
 import (
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
+
+// narrowOutput says whether a convolution's product [positions, window·channels]·[window·channels,
+// outChannels] is better run per image: fewer output channels than simplego's float32 block width,
+// and few enough positions per image that simplego takes its unblocked kernel (crosses ≤ 16·1024).
+func narrowOutput(outChannels, positions int) bool {
+	return outChannels < 32 && positions*outChannels <= 16*1024
+}
 
 // ConvGeneral runs a convolution as im2col: one Gather builds the patches [batch, outPositions,
 // windowPositions, inChannels] from the input (with a zero row standing in for padding and dilation
@@ -42,11 +50,20 @@ func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveA
 		y = b.convMultiplyFirst(x, kernel, axes, table, batch, channels, outChannels)
 	} else {
 		patches := b.gatherWindows(x, batch, channels, table)
-		patches = b.reshape(patches, batch*table.numOut, table.numWindow*channels)
 		// Kernel to [window..., inChannels, outChannels] → [window·inChannels, outChannels].
 		kPerm := append(append([]int{}, axes.KernelSpatial...), axes.KernelInputChannels, axes.KernelOutputChannels)
 		k := b.reshape(b.transpose(kernel, kPerm...), table.numWindow*channels, outChannels)
-		y = must(b.Builder.DotGeneral(patches, []int{1}, nil, k, []int{0}, nil))
+		if narrowOutput(outChannels, table.numOut) {
+			// A product with few output columns: simplego's blocked kernel pads them to its block
+			// width (32 for float32), 4× the work for 8 filters. As a product per image (batch axis)
+			// it runs its unblocked kernel instead, which does only the real work.
+			patches = b.reshape(patches, batch, table.numOut, table.numWindow*channels)
+			kb := must(b.Builder.BroadcastInDim(k, shapes.Make(b.shape(k).DType, batch, table.numWindow*channels, outChannels), []int{1, 2}))
+			y = must(b.Builder.DotGeneral(patches, []int{2}, []int{0}, kb, []int{1}, []int{0}))
+		} else {
+			patches = b.reshape(patches, batch*table.numOut, table.numWindow*channels)
+			y = must(b.Builder.DotGeneral(patches, []int{1}, nil, k, []int{0}, nil))
+		}
 	}
 	y = b.reshape(y, append(append([]int{batch}, table.outDims...), outChannels)...)
 
