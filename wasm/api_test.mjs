@@ -85,11 +85,45 @@ await test("train a CNN and classify with probabilities summing to 1", async () 
 });
 
 await test("decompress a .mz file", async () => {
-  const packed = await readFile(process.env.MZ_FILE || new URL("build/www/data/t10k-1000-labels.mz", root));
-  const res = mz.decompress(packed);
-  assert.deepEqual(res.dims, [1000]);
+  const packed = await readFile(process.env.MZ_FILE || new URL("build/www/data/t10k-labels-idx1-ubyte.mz", root));
+  let reports = 0;
+  const res = mz.decompress(packed, undefined, { onProgress: (done, total) => { reports++; assert.ok(done <= total); } });
+  assert.deepEqual(res.dims, [10000]);
+  assert.ok(reports >= 1, "no progress reported");
   assert.deepEqual(Array.from(res.data.subarray(0, 10)), Array.from(labels.subarray(0, 10)));
   assert.throws(() => mz.decompress(packed.subarray(0, packed.length - 5)), /truncated/);
+});
+
+await test("compress under js/wasm: both levels restore byte for byte; bad input and levels refused", async () => {
+  const raw = await file("testdata/t10k-1000-labels-idx1-ubyte");
+  for (const level of ["best", "fast"]) {
+    const res = mz.compress(raw, { level });
+    assert.equal(res.level, level);
+    assert.ok(res.mz.length < raw.length && res.rawBytes === raw.length, `${level}: ${res.mz.length} bytes`);
+    const back = mz.decompress(res.mz, undefined, { whole: true });
+    assert.ok(Buffer.from(back.data).equals(raw), `${level}: the round trip differs`);
+  }
+  assert.throws(() => mz.compress(new TextEncoder().encode("no IDX here")), /IDX/);
+  assert.throws(() => mz.compress(raw, { level: "max" }), /level/);
+});
+
+await test("splits held in the worker: a tiny CNN trains on one while probes measure the other", async () => {
+  const test = mz.setSplit("test", await file("testdata/t10k-1000-images-idx3-ubyte"), await file("testdata/t10k-1000-labels-idx1-ubyte"));
+  mz.setSplit("train", await file("testdata/train-1000-images-idx3-ubyte"), await file("testdata/train-1000-labels-idx1-ubyte"));
+  assert.equal(test.n, 1000);
+  assert.equal(test.histogram.reduce((a, b) => a + b, 0), 1000);
+  const probes = [];
+  const res = await mz.train("tiny", { model: "cnn", size: "tiny", epochs: 1, batch: 25, lr: 3e-3, seed: 1, val: 200,
+    data: "train", test: "test", probeEvery: 10, probeSize: 200 }, null, null, (p) => { if (p.test) probes.push(p.test); });
+  assert.deepEqual(probes.map((p) => p.done), [10, 20, 30, 32]);
+  const last = probes.at(-1);
+  assert.ok(last.epochEnd && last.n === 1000 && last.confusion.length === 10 && last.accuracy > probes[0].accuracy, JSON.stringify(last).slice(0, 200));
+  assert.ok(res.calibration.temperature > 0 && res.temperature === res.calibration.temperature);
+  const digits = mz.splitImages("test", 0, 2);
+  assert.equal(digits.images.length, 2 * 784);
+  assert.deepEqual(Array.from(digits.labels), Array.from(labels.subarray(0, 2)));
+  const labelsFile = await file("testdata/t10k-1000-labels-idx1-ubyte");
+  assert.throws(() => mz.setSplit("bad", labelsFile, labelsFile), /images/);
 });
 
 // Bit-exact across machines: the committed golden files of both format versions (version 2 is the
