@@ -53,6 +53,7 @@ type trainProbe struct {
 // 99%. Results go to stdout and build/bench/browser-train.{json,md}.
 func TestBrowserTrainBench(t *testing.T) {
 	b := newBrowser(t, "MNISTZIP_BROWSER_BENCH", siteHandler("../build/www"), 25*time.Minute)
+	b.shots = "../build/browser-test"
 	b.navigate("/")
 	b.waitFor("page ready", `window.mnistzipPage?.state?.ready === true`, 2*time.Minute)
 	res := map[string]any{}
