@@ -138,6 +138,10 @@ await test("golden .mz files decode byte-exact under js/wasm", async () => {
     assert.deepEqual(res.dims, [1000, 28, 28]);
     assert.ok(Buffer.from(res.data).equals(raw.subarray(16)), `${name}: restored images differ`);
   }
+  // A page bounds what a .mz may restore to (it holds the output in memory).
+  const v1 = await file("testdata/golden-v1.mz");
+  assert.throws(() => mz.decompress(v1, undefined, { maxBytes: 1 << 19 }), /more than 524288 bytes/);
+  assert.equal(mz.decompress(v1, undefined, { maxBytes: raw.length, whole: true }).data.length, raw.length);
 });
 
 // Weights trained on XLA CPU predict in the browser build what they predicted on XLA: the native test

@@ -16,8 +16,8 @@
 //	mnistzip.encode(name, images, n)        → Float32Array n × codeSize
 //	mnistzip.decode(name, codes, n)         → Float32Array n × 784
 //	mnistzip.weights(name)                  → Uint8Array (a weights file)
-//	mnistzip.decompress(bytes[, aeWeights[, {onProgress, whole}]]) → {dims, type, lossy, data: Uint8Array} of a .mz file
-//	                                          (data: the IDX payload, or the whole IDX file with whole)
+//	mnistzip.decompress(bytes[, aeWeights[, {onProgress, whole, maxBytes}]]) → {dims, type, lossy, data: Uint8Array} of a .mz file
+//	                                          (data: the IDX payload, or the whole IDX file with whole; refused past maxBytes)
 //	mnistzip.compress(bytes[, {level, onProgress}]) → {mz: Uint8Array, dims, type, gzipped, level} of an IDX file (raw or .gz)
 //	mnistzip.setSplit(name, imagesIDX, labelsIDX) → {name, n, histogram}: digits kept for train and test probes
 //	mnistzip.splitImages(name, start, n)    → {images: Uint8Array n × 784, labels: Uint8Array n}
@@ -139,7 +139,13 @@ func main() {
 		}
 		in := bytesFrom(a[0])
 		var out bytes.Buffer
-		h, err := dec.Decode(&out, progressReader(in, option(opts, "onProgress")))
+		// A small .mz can restore to gigabytes (blank digits cost nothing): in a browser tab the output
+		// is held in memory, so the caller bounds it (maxBytes) and a file past it is refused.
+		var w io.Writer = &out
+		if m := option(opts, "maxBytes"); m.Type() == js.TypeNumber {
+			w = &limitWriter{w: &out, limit: int64(m.Float())}
+		}
+		h, err := dec.Decode(w, progressReader(in, option(opts, "onProgress")))
 		if err != nil {
 			return nil, err
 		}
@@ -231,6 +237,20 @@ func main() {
 		ready.Invoke()
 	}
 	select {} // keep the Go runtime alive for callbacks
+}
+
+// limitWriter refuses to write more than limit bytes.
+type limitWriter struct {
+	w              io.Writer
+	written, limit int64
+}
+
+func (l *limitWriter) Write(p []byte) (int, error) {
+	if l.written+int64(len(p)) > l.limit {
+		return 0, fmt.Errorf("it restores to more than %d bytes, more than this page holds in memory: use the mnistzip command", l.limit)
+	}
+	l.written += int64(len(p))
+	return l.w.Write(p)
 }
 
 // option is opts[key], or undefined when opts is not an object.

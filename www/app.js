@@ -506,6 +506,9 @@ async function listSaved() {
 // ---- the codec panel: the user's own files, compressed or restored in a worker of their own ------
 const mzMagic = [0x89, 0x4d, 0x5a, 0x0a];
 const isMZ = (b) => b.length >= 4 && mzMagic.every((v, i) => b[i] === v);
+// The panel holds a file and its result in memory: MNIST's largest file is 47 MB raw, so 256 MiB either
+// way is room for any MNIST-like file and keeps a hostile one from taking the tab down.
+const codecLimit = 256 << 20;
 let codecBusy = false;
 async function codecFile(file) {
   if (codecBusy) return;
@@ -519,6 +522,7 @@ async function codecFile(file) {
   setBar("codecprogress", 0);
   const result = state.codecResult = { inName: file.name, inBytes: file.size };
   try {
+    if (file.size > codecLimit) throw new Error(`${fmtBytes(file.size)} bytes is more than this page holds in memory (${codecLimit >> 20} MiB): use the mnistzip command`);
     const bytes = new Uint8Array(await file.arrayBuffer());
     result.inSha256 = await sha256(bytes);
     const restore = isMZ(bytes), level = $("codeclevel").value;
@@ -526,7 +530,7 @@ async function codecFile(file) {
     const onProgress = (p) => setBar("codecprogress", p.done / p.total);
     const t0 = performance.now();
     const res = await during("codec", restore
-      ? codecWorker.call("decompress", [bytes, { whole: true }], onProgress)
+      ? codecWorker.call("decompress", [bytes, { whole: true, maxBytes: codecLimit }], onProgress)
       : codecWorker.call("compress", [bytes, { level }], onProgress));
     const out = restore ? res.data : res.mz;
     const ms = performance.now() - t0;

@@ -100,7 +100,7 @@ async function loadData(progress) {
       const mz = await fetchBytes(`data/${f.name}.mz`, f.mzBytes, (n) => progress({ phase: "download", file: f.name, done: before + n / 2, total: totalMz }));
       row.downloadMs = performance.now() - t;
       const td = performance.now();
-      const res = self.mnistzip.decompress(mz, undefined, { whole: true,
+      const res = self.mnistzip.decompress(mz, undefined, { whole: true, maxBytes: f.rawBytes,
         onProgress: (n, total) => progress({ phase: "decode", file: f.name, done: before + f.mzBytes / 2 + n / total * f.mzBytes / 2, total: totalMz }) });
       row.decodeMs = performance.now() - td;
       mzDone = before + f.mzBytes;
