@@ -174,7 +174,7 @@ TRAIN_dae := --spatial-code --channels 32,64 --epochs 10 --batch 128 --lr 2e-3 -
 TRAIN_sparse := --epochs 4 --batch 128
 TRAIN_vae := --hidden 512 --epochs 40 --batch 128 --lr 2e-3 --lr-schedule cosine
 TRAIN_subpixel := $(AE_RECIPE)
-TRAIN_cnn := --epochs 45 --batch 128 --lr 2e-3 --lr-schedule cosine --dropout 0.4 --shift 2
+TRAIN_cnn := --epochs 30 --batch 128 --lr 2e-3 --lr-schedule cosine --dropout 0.4 --shift 2
 TRAIN_densenet := --size small --epochs 20 --batch 128 --lr 2e-3 --lr-schedule cosine
 TRAIN_capsnet := --size small --epochs 10 --batch 128 --lr 1e-3 --lr-schedule cosine
 # The paper-size CapsNet: 1.8 s per step of batch 128 on XLA CPU (~13 min per epoch alone; ~11×
