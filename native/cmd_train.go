@@ -24,7 +24,7 @@ const maxEpochs = 100000
 type trainOptions struct {
 	model         string
 	epochs, batch int
-	lr            float64
+	lr, decay     float64
 	schedule      string
 	seed          int64
 	limit, val    int
@@ -51,6 +51,7 @@ func init() {
 			fs.IntVar(&o.epochs, "epochs", 10, fmt.Sprintf("epochs over the training split, 1…%d", maxEpochs))
 			fs.IntVar(&o.batch, "batch", 128, "batch size (at most the training digits)")
 			fs.Float64Var(&o.lr, "lr", 1e-3, "Adam learning rate, in (0, 10]")
+			fs.Float64Var(&o.decay, "weight-decay", 0, "decoupled weight decay (AdamW), in [0, 1]: each step shrinks the weights by this fraction times the learning rate")
 			fs.StringVar(&o.schedule, "lr-schedule", "constant", "learning-rate schedule: constant, or cosine (from --lr down to --lr/100 over the run)")
 			fs.Int64Var(&o.seed, "seed", 1, "seed for initialization, shuffling and noise")
 			fs.IntVar(&o.limit, "limit", 0, "train on the first N training digits only (0: all)")
@@ -130,6 +131,7 @@ func (o *trainOptions) check() error {
 	}
 	return firstError(
 		checkFloat("lr", o.lr, 0, 10, true, ""),
+		checkFloat("weight-decay", o.decay, 0, 1, false, ""),
 		checkInt("devices", o.devices, 1, 1024, "automatic"),
 		checkDuration("checkpoint-every", o.every, 0, "at the end of each epoch only"),
 		checkNonNegative("max-steps", o.maxSteps, "no limit"),
@@ -161,7 +163,7 @@ func runTrain(o trainOptions) error {
 	if err != nil {
 		return err
 	}
-	opt := training.Options{Epochs: o.epochs, Batch: o.batch, LR: o.lr, Schedule: o.schedule, Seed: o.seed, Checkpoint: o.checkpoint,
+	opt := training.Options{Epochs: o.epochs, Batch: o.batch, LR: o.lr, WeightDecay: o.decay, Schedule: o.schedule, Seed: o.seed, Checkpoint: o.checkpoint,
 		CheckpointEvery: o.every, Resume: o.resume, MaxSteps: o.maxSteps, ValSize: o.val, Limit: limit, Devices: nDevices,
 		Command: "mnistzip " + strings.Join(os.Args[1:], " "), Backend: choice.Backend}
 	onDevices := ""

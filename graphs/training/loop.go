@@ -24,6 +24,9 @@ import (
 type Options struct {
 	Epochs, Batch int
 	LR            float64
+	// WeightDecay > 0 makes the optimizer AdamW (Loshchilov & Hutter 2019): weights shrink by
+	// WeightDecay × the learning rate each step, apart from the gradient's moments.
+	WeightDecay float64
 	// Schedule is the learning-rate schedule: "" or "constant" keeps LR; "cosine" anneals it from LR
 	// to LR/100 over all the run's steps (one half cosine), which buys most of the last few tenths of
 	// a percent of accuracy a short run on two CPU cores can reach.
@@ -132,7 +135,7 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 		return nil, err
 	}
 	trainer := train.NewTrainer(backend, ctx, modelFn, task.LossFn,
-		optimizers.Adam().LearningRate(opt.LR).Done(), nil, nil)
+		optimizers.Adam().LearningRate(opt.LR).WeightDecay(opt.WeightDecay).Done(), nil, nil)
 	trainStep := func(inputs, targets []*tensors.Tensor) ([]*tensors.Tensor, error) {
 		return trainer.TrainStep(nil, inputs, targets)
 	}

@@ -113,7 +113,7 @@ func Manifest(task *Task, opt Options) (weights.Manifest, error) {
 		schedule = ""
 	}
 	return weights.Manifest{Model: task.Model, Config: cfg, Command: opt.Command, Seed: opt.Seed,
-		Training: &weights.Training{Epochs: opt.Epochs, Batch: opt.Batch, LR: opt.LR, Schedule: schedule, ValSize: opt.ValSize, Limit: opt.Limit},
+		Training: &weights.Training{Epochs: opt.Epochs, Batch: opt.Batch, LR: opt.LR, WeightDecay: opt.WeightDecay, Schedule: schedule, ValSize: opt.ValSize, Limit: opt.Limit},
 		Backend:  opt.Backend, TrainedAt: time.Now().UTC().Format(time.RFC3339), Metrics: map[string]float64{}}, nil
 }
 

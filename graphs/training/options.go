@@ -24,6 +24,8 @@ func (o Options) Validate(trainData, val *Data) error {
 		return fmt.Errorf("training: batch %d: want 1…%d (the training digits)", o.Batch, n)
 	case !(o.LR > 0) || math.IsInf(o.LR, 0):
 		return fmt.Errorf("training: learning rate %v: want a finite number > 0", o.LR)
+	case !(o.WeightDecay >= 0 && o.WeightDecay <= 1):
+		return fmt.Errorf("training: weight decay %v: want a number in [0, 1]", o.WeightDecay)
 	case o.Schedule != "" && !slices.Contains(Schedules, o.Schedule):
 		return fmt.Errorf("training: unknown learning-rate schedule %q: want constant or cosine", o.Schedule)
 	case o.MaxSteps < 0 || o.ProbeEvery < 0:

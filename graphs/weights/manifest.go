@@ -146,13 +146,15 @@ func canonicalManifest(m *Manifest) ([]byte, error) {
 // Training is the record of a training run: its options, the loss after each epoch and, in a
 // checkpoint, where the run stands.
 type Training struct {
-	Epochs   int     `json:"epochs"`
-	Batch    int     `json:"batch"`
-	LR       float64 `json:"lr"`
-	Schedule string  `json:"schedule,omitempty"` // "" is the constant learning rate
-	ValSize  int     `json:"val_size"`           // digits held out from the end of the training set
-	Limit    int     `json:"limit,omitempty"`    // trained on the first Limit+ValSize digits only (0: all)
-	History  []Epoch `json:"history,omitempty"`
+	Epochs int     `json:"epochs"`
+	Batch  int     `json:"batch"`
+	LR     float64 `json:"lr"`
+	// WeightDecay is AdamW's decoupled weight decay (0: plain Adam).
+	WeightDecay float64 `json:"weight_decay,omitempty"`
+	Schedule    string  `json:"schedule,omitempty"` // "" is the constant learning rate
+	ValSize     int     `json:"val_size"`           // digits held out from the end of the training set
+	Limit       int     `json:"limit,omitempty"`    // trained on the first Limit+ValSize digits only (0: all)
+	History     []Epoch `json:"history,omitempty"`
 	// Checkpoint is set in checkpoints only: the epoch (0-based) and step a resumed run starts at.
 	Checkpoint *Position `json:"checkpoint,omitempty"`
 }
