@@ -271,6 +271,8 @@ func TestIssue17FlagRefusals(t *testing.T) {
 		{append(slices.Clone(train), "--epochs", "0"), "epochs"},
 		{append(slices.Clone(train), "--lr", "-1"), "lr"},
 		{append(slices.Clone(train), "--lr", "NaN"), "lr"},
+		{append(slices.Clone(train), "--weight-decay", "-0.1"), "weight-decay"},
+		{append(slices.Clone(train), "--weight-decay", "NaN"), "weight-decay"},
 		{append(slices.Clone(train), "--limit", "-1"), "limit"},
 		{append(slices.Clone(train), "--limit", "100000"), "limit"},
 		{[]string{"sample", "--weights", w, "-o", filepath.Join(x.dir, "pictures"), "--n", "-1"}, "n"},

@@ -234,3 +234,38 @@ func TestRateTermInLoss(t *testing.T) {
 		t.Errorf("validation loss %.4f with a rate term, want the reconstruction loss alone", v)
 	}
 }
+
+// TestWeightDecayShrinks: with AdamW's decay the same steps end with smaller weights (the option
+// reaches the optimizer), and the manifest records it.
+func TestWeightDecayShrinks(t *testing.T) {
+	train, val := testData(t)
+	task := AETask(models.DefaultAEConfig(models.AE))
+	norm := func(decay float64) float64 {
+		opt := Options{Epochs: 1, Batch: 100, LR: 1e-2, Seed: 1, MaxSteps: 5, WeightDecay: decay}
+		res, err := Run(testBackend(t), task, train, val, opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := FinalWeights(res, task, opt, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Manifest.Training.WeightDecay != decay {
+			t.Errorf("manifest records weight decay %g, want %g", f.Manifest.Training.WeightDecay, decay)
+		}
+		sum := 0.0
+		for _, name := range f.Names() {
+			tensor, _ := f.Get(name)
+			v, _ := tensor.Float32s()
+			for _, x := range v {
+				sum += float64(x) * float64(x)
+			}
+		}
+		return sum
+	}
+	plain, decayed := norm(0), norm(1)
+	t.Logf("sum of squared weights after 5 steps: %.2f plain, %.2f with decay 1", plain, decayed)
+	if !(decayed < plain*0.99) {
+		t.Errorf("weight decay did not shrink the weights: %.3f vs %.3f", decayed, plain)
+	}
+}
