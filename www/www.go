@@ -4,7 +4,7 @@ package www
 
 import "embed"
 
-// Files holds the page: HTML, CSS, JS and the worker script.
+// Files holds the page: HTML, CSS, its scripts (app.js lists them) and the worker script.
 //
-//go:embed index.html style.css app.js worker.js
+//go:embed index.html style.css app.js pad.js trainer.js codec.js explore.js worker.js
 var Files embed.FS
