@@ -244,6 +244,58 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("WebGPU backend on SwiftShader: ops agree with the engine, gradients with finite differences, the CNN trains", func(t *testing.T) {
+		eval(`document.getElementById("gpucheck").click(); true`)
+		waitFor("WebGPU check", `window.mnistzipPage.state.gpu`, 5*time.Minute)
+		if e := b.str(`window.mnistzipPage.state.gpu.error ?? ""`); e != "" {
+			t.Fatal("no WebGPU (headless Chromium with --enable-unsafe-webgpu gives SwiftShader here): ", e)
+		}
+		t.Logf("%s", b.str(`document.getElementById("gpuinfo").textContent`))
+		var r struct {
+			Adapter struct{ Architecture string }
+			Ops     []struct {
+				Name                string
+				MaxError, Tolerance float64
+				OK                  bool
+				Error               string
+			}
+			Gradient struct {
+				MaxError float64
+				OK       bool
+				Error    string
+			}
+			Train *struct {
+				LossFirst, LossLast, StepMs, EngineStepMs, InferMs, EngineInferMs, Accuracy float64
+				Agree, Compared                                                             int
+			}
+			TrainError string
+		}
+		if err := json.Unmarshal([]byte(b.str(`JSON.stringify(window.mnistzipPage.state.gpu)`)), &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range r.Ops {
+			if !o.OK {
+				t.Errorf("%s: relative error %g (tolerance %g) %s", o.Name, o.MaxError, o.Tolerance, o.Error)
+			}
+		}
+		if len(r.Ops) < 30 {
+			t.Errorf("%d op cases ran", len(r.Ops))
+		}
+		if !r.Gradient.OK {
+			t.Errorf("gradient against finite differences: %+v", r.Gradient)
+		}
+		if r.Train == nil {
+			t.Fatal("training on WebGPU: ", r.TrainError)
+		}
+		if !(r.Train.LossLast < 0.7*r.Train.LossFirst) {
+			t.Errorf("training on WebGPU: loss %.3f → %.3f", r.Train.LossFirst, r.Train.LossLast)
+		}
+		// Float32 sums in another order can flip a digit whose two best scores tie to ~1e-5.
+		if r.Train.Agree < r.Train.Compared-2 {
+			t.Errorf("WebGPU and the engine classify %d of %d test digits alike", r.Train.Agree, r.Train.Compared)
+		}
+	})
+
 	t.Run("a reload takes the data from the cache, and the saved weights", func(t *testing.T) {
 		// Every panel as it looks after use (the reload starts the page afresh).
 		for _, panel := range []string{"draw", "train", "latent", "denoise", "engine"} {

@@ -24,6 +24,9 @@
 //	mnistzip.train(name, spec, images, labels, onProgress) → Promise of {…info, stopped, calibration}; spec: service.TrainSpec
 //	                                          (images and labels may be null when spec.data names a split)
 //	mnistzip.stop()                         → ends a running train within one step (spec.resume continues it)
+//	mnistzip.gpuCheck({size, steps, engineSteps, compare}) → Promise of {adapter, ops, gradient, train}: the WebGPU
+//	                                          backend's ops against the engine's, its gradients by finite differences,
+//	                                          the CNN trained on it (needs the train and test splits; rejected without WebGPU)
 //
 // onProgress(done, total) reports bytes read of the input.
 package main
@@ -230,6 +233,22 @@ func main() {
 				time.Sleep(time.Millisecond)
 			})
 			return toJS(res), err
+		}), nil
+	})
+	def("gpuCheck", func(a []js.Value) (any, error) {
+		var spec gpuCheckSpec
+		if len(a) > 0 && a[0].Truthy() {
+			if err := json.Unmarshal([]byte(js.Global().Get("JSON").Call("stringify", a[0]).String()), &spec); err != nil {
+				return nil, fmt.Errorf("gpuCheck: %w", err)
+			}
+		}
+		return promise(func() (any, error) {
+			gpu, err := openGPU()
+			if err != nil {
+				return nil, err
+			}
+			r, err := checkGPU(gpu, backend, svc, spec)
+			return toJS(r), err
 		}), nil
 	})
 	js.Global().Set("mnistzip", api)

@@ -8,6 +8,12 @@ importScripts("wasm_exec.js");
 // Turns the Error values the Go functions return into throws (see wasm/main.go). Defined here, not
 // built from a string in Go, because the page's Content-Security-Policy has no 'unsafe-eval'.
 self.mnistzipWrap = (f) => function (...a) { const r = f(...a); if (r instanceof Error) throw r; return r; };
+// The WebGPU backend's dispatch loop (graphs/webgpu RunPassSource: keep the two alike).
+self.mnistzipRunPass = (enc, list) => {
+  const pass = enc.beginComputePass();
+  for (const [p, g, x, y, z] of list) { pass.setPipeline(p); pass.setBindGroup(0, g); pass.dispatchWorkgroups(x, y, z); }
+  pass.end();
+};
 
 // What the Go program prints (wasm_exec.js writes it with console.log) is kept until it is ready, so
 // a program that exits during start-up (a panic, no backend) is reported with its own words.
@@ -149,7 +155,7 @@ self.onmessage = async ({ data }) => {
         : self.mnistzip.decompress(bytes, opts?.aeWeights, { ...opts, onProgress: (done, total) => progress({ done, total }) });
       result.ms = performance.now() - t;
     } else if (typeof self.mnistzip[op] === "function") {
-      result = self.mnistzip[op](...args);
+      result = await self.mnistzip[op](...args); // await: some ops return a Promise, which postMessage cannot clone
     } else {
       throw new Error("unknown operation " + op);
     }

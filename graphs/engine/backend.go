@@ -92,8 +92,20 @@ var filledOps = []backends.OpType{
 	backends.OpTypeBatchNormGradient,
 }
 
-// IsEngine reports whether backend is this engine.
+// Lowering wraps another backend's builder in the engine's, so that backend gets the engine's
+// lowerings of the composite ops (convolutions as im2col, Pad, Reverse, the MaxPool gradient, batch
+// norm) built from the primitive ops it implements itself: the WebGPU backend does.
+func Lowering(inner backends.Builder) backends.Builder { return &Builder{Builder: inner} }
+
+// LoweredByEngine is implemented by backends whose builders go through Lowering: their graphs get
+// the engine's gradient formulations too (IsEngine).
+type LoweredByEngine interface{ LoweredByEngine() bool }
+
+// IsEngine reports whether backend is this engine, or runs the engine's lowerings (LoweredByEngine).
 func IsEngine(backend backends.Backend) bool {
-	_, ok := backend.(*Backend)
-	return ok
+	if _, ok := backend.(*Backend); ok {
+		return true
+	}
+	l, ok := backend.(LoweredByEngine)
+	return ok && l.LoweredByEngine()
 }

@@ -1,0 +1,69 @@
+//go:build js
+
+package main
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/mnistzip/mnistzip/graphs/service"
+	"github.com/mnistzip/mnistzip/graphs/webgpu"
+)
+
+// openGPU opens the browser's WebGPU device once; the error says why there is none.
+var openGPU = sync.OnceValues(func() (*webgpu.Backend, error) {
+	d, err := webgpu.Open()
+	if err != nil {
+		return nil, err
+	}
+	return webgpu.New(d), nil
+})
+
+// gpuCheckSpec sizes the check; zero values take the defaults.
+type gpuCheckSpec struct {
+	Size        string `json:"size"`        // the CNN trained: "tiny" (default) or "standard"
+	Steps       int    `json:"steps"`       // training steps on WebGPU (default 60)
+	EngineSteps int    `json:"engineSteps"` // on the engine, for the step-time ratio (default 15)
+	Compare     int    `json:"compare"`     // test digits classified on both (default 1,000)
+}
+
+type gpuCheckResult struct {
+	Adapter  webgpu.AdapterInfo  `json:"adapter"`
+	Ops      []webgpu.CaseResult `json:"ops"`
+	Gradient webgpu.CaseResult   `json:"gradient"`
+	Train    *webgpu.TrainReport `json:"train,omitempty"`
+	TrainErr string              `json:"trainError,omitempty"`
+}
+
+func checkGPU(gpu *webgpu.Backend, engine backends.Backend, svc *service.Service, spec gpuCheckSpec) (gpuCheckResult, error) {
+	if spec.Size == "" {
+		spec.Size = "tiny"
+	}
+	if spec.Steps == 0 {
+		spec.Steps = 60
+	}
+	if spec.EngineSteps == 0 {
+		spec.EngineSteps = 15
+	}
+	if spec.Compare == 0 {
+		spec.Compare = 1000
+	}
+	r := gpuCheckResult{Adapter: gpu.Adapter(), Ops: webgpu.CheckOps(gpu, engine), Gradient: webgpu.GradientCheck(gpu)}
+	train, err := svc.SplitSet("train")
+	if err != nil {
+		return r, fmt.Errorf("gpuCheck: %w", err)
+	}
+	test, err := svc.SplitSet("test")
+	if err != nil {
+		return r, fmt.Errorf("gpuCheck: %w", err)
+	}
+	tr, err := webgpu.TrainCheck(gpu, engine, spec.Size, train, test, spec.Steps, spec.EngineSteps, spec.Compare)
+	if err != nil {
+		r.TrainErr = err.Error()
+	} else {
+		r.Train = &tr
+	}
+	return r, nil
+}
