@@ -27,14 +27,16 @@ type gpuCheckSpec struct {
 	Steps       int    `json:"steps"`       // training steps on WebGPU (default 60)
 	EngineSteps int    `json:"engineSteps"` // on the engine, for the step-time ratio (default 15)
 	Compare     int    `json:"compare"`     // test digits classified on both (default 1,000)
+	Profile     int    `json:"profile"`     // then this many steps with each dispatch timed (0: none)
 }
 
 type gpuCheckResult struct {
-	Adapter  webgpu.AdapterInfo  `json:"adapter"`
-	Ops      []webgpu.CaseResult `json:"ops"`
-	Gradient webgpu.CaseResult   `json:"gradient"`
-	Train    *webgpu.TrainReport `json:"train,omitempty"`
-	TrainErr string              `json:"trainError,omitempty"`
+	Adapter  webgpu.AdapterInfo    `json:"adapter"`
+	Ops      []webgpu.CaseResult   `json:"ops"`
+	Gradient webgpu.CaseResult     `json:"gradient"`
+	Train    *webgpu.TrainReport   `json:"train,omitempty"`
+	TrainErr string                `json:"trainError,omitempty"`
+	Profile  []webgpu.ProfileEntry `json:"profile,omitempty"`
 }
 
 func checkGPU(gpu *webgpu.Backend, engine backends.Backend, svc *service.Service, spec gpuCheckSpec) (gpuCheckResult, error) {
@@ -58,6 +60,16 @@ func checkGPU(gpu *webgpu.Backend, engine backends.Backend, svc *service.Service
 	test, err := svc.SplitSet("test")
 	if err != nil {
 		return r, fmt.Errorf("gpuCheck: %w", err)
+	}
+	if spec.Profile > 0 {
+		webgpu.Profile(true)
+		err := webgpu.TrainSteps(gpu, spec.Size, train, spec.Profile)
+		webgpu.Profile(false)
+		if err != nil {
+			return r, err
+		}
+		r.Profile = webgpu.ProfileReport()
+		return r, nil
 	}
 	tr, err := webgpu.TrainCheck(gpu, engine, spec.Size, train, test, spec.Steps, spec.EngineSteps, spec.Compare)
 	if err != nil {

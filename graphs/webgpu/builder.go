@@ -23,9 +23,20 @@ type node struct {
 	param int
 	// constant: device bytes uploaded once, when the graph is compiled.
 	constant []byte
+	// view, for nodes that only move values (transpose, broadcast, slice): node i is
+	// view.src[offset + Σ coordinate·stride]. Fusion reads the source in place of the node.
+	view *view
+	// ew, for element-wise nodes, is what fusion needs to inline the node into its consumer.
+	ew *elementwise
 	// dispatches run in order; each writes the node's buffer (binding 0) and reads reads (bindings
 	// 1…), then a parameter block (the last binding).
 	dispatches []dispatch
+}
+
+type view struct {
+	src     *node
+	strides []int
+	offset  int
 }
 
 // storage is the node whose buffer holds n's values.

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gomlx/gomlx/backends"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 
 	"github.com/mnistzip/mnistzip/graphs/mnist"
@@ -49,7 +50,11 @@ func TestModelsBuild(t *testing.T) {
 }
 
 // hostOnly keeps buffers on the host and stops at Compile: it lets a graph be built natively.
-type hostOnly struct{ kernels map[string]bool }
+type hostOnly struct {
+	kernels                   map[string]bool
+	unfused, fused, fusedAway int // dispatches of the last graph without and with fusion
+	remaining                 map[string]int
+}
 
 type hostBuffer struct {
 	shape shapes.Shape
@@ -60,10 +65,20 @@ func (h *hostOnly) compile(b *Builder, outputs []*node) (backends.Executable, er
 	if h.kernels == nil {
 		h.kernels = map[string]bool{}
 	}
-	for _, n := range b.nodes {
-		for _, d := range n.dispatches {
+	p := makePlan(b, outputs)
+	h.remaining = map[string]int{}
+	for _, n := range p.order {
+		for _, d := range p.dispatches[n] {
 			h.kernels[d.source] = true
+			h.remaining[n.op.String()]++
 		}
+	}
+	h.unfused, h.fused, h.fusedAway = 0, 0, p.fused
+	for _, n := range b.nodes {
+		h.unfused += len(n.dispatches)
+	}
+	for _, n := range p.order {
+		h.fused += len(p.dispatches[n])
 	}
 	return nil, fmt.Errorf("graph built: %d nodes, %d outputs", len(b.nodes), len(outputs))
 }
@@ -76,3 +91,57 @@ func (h *hostOnly) shapeOf(buf backends.Buffer) (shapes.Shape, error) {
 	return buf.(*hostBuffer).shape, nil
 }
 func (h *hostOnly) describe() string { return "host only" }
+
+// TestFusion: element-wise chains become one kernel; a value read twice keeps its buffer.
+func TestFusion(t *testing.T) {
+	h := &hostOnly{}
+	b := NewBuilder("fusion", h.compile)
+	x, _ := b.Parameter("x", shapes.Make(dtypes.Float32, 4, 5), nil)
+	y, _ := b.Parameter("y", shapes.Make(dtypes.Float32, 1, 5), nil)
+	two, _ := b.Constant([]float32{2})
+	ex, _ := b.Exp(x)
+	m, _ := b.Mul(ex, two)
+	a, _ := b.Add(m, y) // y broadcast: a general leaf
+	shared, _ := b.Tanh(a)
+	out1, _ := b.Sub(shared, x)
+	out2, _ := b.Mul(shared, shared) // shared is read twice: it stays a buffer
+	if _, err := b.Compile([]backends.Op{out1, out2}, nil); err == nil || !strings.Contains(err.Error(), "graph built") {
+		t.Fatal(err)
+	}
+	// exp, mul, add, tanh → one kernel (3 fused away); sub, mul each their own kernel.
+	if h.fused != 3 || h.fusedAway != 3 {
+		t.Errorf("%d dispatches after fusion, %d nodes fused away; want 3 and 3", h.fused, h.fusedAway)
+	}
+	var src string
+	for k := range h.kernels {
+		if strings.Contains(k, "tanh") {
+			src = k
+		}
+	}
+	for _, want := range []string{"exp(x)", "x * y", "x + y", "tanh(x)", "in2[at2]"} {
+		if !strings.Contains(src, want) {
+			t.Errorf("fused kernel lacks %q:\n%s", want, src)
+		}
+	}
+}
+
+// TestModelsFuse: the tiny CNN's training step needs far fewer dispatches fused.
+func TestModelsFuse(t *testing.T) {
+	set, err := mnist.LoadFiles("../../testdata/train-1000-images-idx3-ubyte", "../../testdata/train-1000-labels-idx1-ubyte")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &hostOnly{}
+	m, _ := zoo.Lookup("cnn")
+	cfg, _ := m.NewConfig("tiny")
+	task, _ := m.Task(cfg)
+	_, err = training.Run(&Backend{dev: h}, task, training.FromSet(set, 0, 64), nil,
+		training.Options{Epochs: 1, Batch: 32, LR: 1e-3, Seed: 1, MaxSteps: 1, Schedule: "cosine"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "graph built") {
+		t.Fatal(err)
+	}
+	t.Logf("tiny CNN training step: %d dispatches, %d fused: %v", h.unfused, h.fused, h.remaining)
+	if !(h.fused < h.unfused/2) {
+		t.Errorf("fusion left %d of %d dispatches", h.fused, h.unfused)
+	}
+}

@@ -108,9 +108,9 @@ func (b *Builder) elementwise(op backends.OpType, shape shapes.Shape, e elementw
 	if err != nil {
 		return nil, err
 	}
-	params := []uint32{uint32(shape.Size()), uint32(shape.Rank())}
-	params = append(params, u32s(shape.Dimensions...)...)
+	e.dims = shape.Dimensions
 	e.modes = make([]mode, len(operands))
+	e.strides = make([][]int, len(operands))
 	for k, o := range operands {
 		switch {
 		case o.shape.Size() == shape.Size() && o.shape.Rank() == shape.Rank():
@@ -126,10 +126,11 @@ func (b *Builder) elementwise(op backends.OpType, shape shapes.Shape, e elementw
 					s[d] = 0
 				}
 			}
-			params = append(params, u32s(s...)...)
+			e.strides[k] = s
 		}
 	}
-	out.dispatches = []dispatch{{source: e.source(), reads: operands, params: params, threads: shape.Size()}}
+	out.ew = &e
+	out.dispatches = []dispatch{{source: e.source(), reads: operands, params: u32s(shape.Size()), threads: shape.Size()}}
 	return out, nil
 }
 

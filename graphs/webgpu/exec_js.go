@@ -3,10 +3,14 @@
 package webgpu
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall/js"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -137,6 +141,7 @@ type executable struct {
 	buffers    map[*node]js.Value // by storage node
 	owned      []js.Value         // everything to destroy on Finalize
 	dispatches js.Value           // a JavaScript array of [pipeline, bindGroup, x, y, z]
+	labels     []string           // op and shape of each dispatch, for Profile
 }
 
 // RunPassSource is the body of a JavaScript function (enc, list) that encodes the dispatches in one
@@ -155,26 +160,8 @@ var runPass = sync.OnceValue(func() js.Value {
 })
 
 func (g *webGPU) compile(b *Builder, outputs []*node) (backends.Executable, error) {
-	// Only what the outputs depend on runs.
-	live := map[*node]bool{}
-	var mark func(n *node)
-	mark = func(n *node) {
-		if live[n] {
-			return
-		}
-		live[n] = true
-		for _, in := range n.inputs {
-			mark(in)
-		}
-		for _, d := range n.dispatches {
-			for _, r := range d.reads {
-				mark(r)
-			}
-		}
-	}
-	for _, o := range outputs {
-		mark(o)
-	}
+	// Only what the outputs depend on runs; element-wise chains run fused (fuse.go).
+	pl := makePlan(b, outputs)
 	e := &executable{g: g, outputs: outputs, buffers: map[*node]js.Value{}, params: b.params}
 	for _, p := range b.params {
 		e.names = append(e.names, fmt.Sprintf("p%d", p.param))
@@ -182,21 +169,15 @@ func (g *webGPU) compile(b *Builder, outputs []*node) (backends.Executable, erro
 	list := js.Global().Get("Array").New()
 	g.d.dev.Call("pushErrorScope", "validation")
 	var modules []js.Value
-	for _, n := range b.nodes {
-		if !live[n] || n.alias != nil {
-			continue
-		}
+	for _, n := range pl.order {
 		buf := g.newGPUBuffer(byteSize(n.shape))
 		e.buffers[n], e.owned = buf, append(e.owned, buf)
 		if n.constant != nil {
 			g.write(buf, n.constant)
 		}
 	}
-	for _, n := range b.nodes {
-		if !live[n] || n.alias != nil {
-			continue
-		}
-		for _, d := range n.dispatches {
+	for _, n := range pl.order {
+		for _, d := range pl.dispatches[n] {
 			if d.threads == 0 && d.groups == [3]int{} {
 				continue
 			}
@@ -223,6 +204,7 @@ func (g *webGPU) compile(b *Builder, outputs []*node) (backends.Executable, erro
 				x, y, z = min(wg, 65535), (wg+65534)/65535, 1
 			}
 			list.Call("push", []any{pipeline, group, x, y, z})
+			e.labels = append(e.labels, fmt.Sprintf("%s %s", n.op, n.shape))
 		}
 	}
 	e.dispatches = list
@@ -295,7 +277,14 @@ func (e *executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 			enc.Call("copyBufferToBuffer", buf.gpu, 0, dst, 0, buf.bytes)
 		}
 	}
-	runPass().Invoke(enc, e.dispatches)
+	if profiling.Load() {
+		if err := e.profile(enc); err != nil {
+			return nil, err
+		}
+		enc = g.d.dev.Call("createCommandEncoder")
+	} else {
+		runPass().Invoke(enc, e.dispatches)
+	}
 	outs := make([]backends.Buffer, len(e.outputs))
 	for i, o := range e.outputs {
 		bytes := byteSize(o.shape)
@@ -323,4 +312,68 @@ func (b *Backend) Adapter() AdapterInfo {
 		return g.d.Adapter
 	}
 	return AdapterInfo{}
+}
+
+// profiling makes Execute run each dispatch alone and wait for it, adding its time to profile.
+var (
+	profiling   atomic.Bool
+	profileMu   sync.Mutex
+	profileTime = map[string]time.Duration{}
+	profileRuns = map[string]int{}
+)
+
+// Profile turns per-dispatch timing on (slow: one queue round trip per dispatch) or off.
+func Profile(on bool) {
+	profiling.Store(on)
+	if on {
+		profileMu.Lock()
+		clear(profileTime)
+		clear(profileRuns)
+		profileMu.Unlock()
+	}
+}
+
+// ProfileEntry is the time the dispatches of one op and shape took, summed over the runs profiled.
+type ProfileEntry struct {
+	Label string  `json:"label"`
+	Ms    float64 `json:"ms"`
+	Count int     `json:"count"`
+}
+
+// ProfileReport lists the profiled dispatches, slowest first.
+func ProfileReport() []ProfileEntry {
+	profileMu.Lock()
+	defer profileMu.Unlock()
+	var out []ProfileEntry
+	for l, d := range profileTime {
+		out = append(out, ProfileEntry{Label: l, Ms: float64(d.Microseconds()) / 1000, Count: profileRuns[l]})
+	}
+	slices.SortFunc(out, func(a, b ProfileEntry) int { return cmp.Compare(b.Ms, a.Ms) })
+	return out
+}
+
+// profile submits what enc holds (the input copies), then each dispatch in a pass of its own, waiting
+// for each: the wait's own cost (a queue round trip) is in every entry.
+func (e *executable) profile(enc js.Value) error {
+	g := e.g
+	g.d.queue.Call("submit", []any{enc.Call("finish")})
+	if err := g.d.Wait(); err != nil {
+		return err
+	}
+	for i := range e.dispatches.Length() {
+		one := js.Global().Get("Array").New()
+		one.Call("push", e.dispatches.Index(i))
+		enc := g.d.dev.Call("createCommandEncoder")
+		runPass().Invoke(enc, one)
+		start := time.Now()
+		g.d.queue.Call("submit", []any{enc.Call("finish")})
+		if err := g.d.Wait(); err != nil {
+			return err
+		}
+		profileMu.Lock()
+		profileTime[e.labels[i]] += time.Since(start)
+		profileRuns[e.labels[i]]++
+		profileMu.Unlock()
+	}
+	return nil
 }

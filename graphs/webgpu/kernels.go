@@ -2,16 +2,33 @@ package webgpu
 
 import (
 	"fmt"
+	"math/bits"
 	"strings"
 )
 
-// The kernels are WGSL templates specialised by op and types only: shapes, strides and offsets come
-// in the parameter block (a read-only array<u32>, the last binding, p[0] the number of invocations),
-// so one pipeline serves every shape of an op and a training graph compiles a few dozen pipelines,
-// not one per node. Each invocation computes one output value, 64 to a workgroup; more than 65,535
-// workgroups spill into the grid's y dimension.
+// The kernels are WGSL generated per op, types and shape: dims, strides and offsets are literals in
+// the source and index arithmetic is straight-line code. A first version read them from a parameter
+// block in loops, one pipeline per op for every shape; on SwiftShader (WebGPU on the CPU, what
+// headless Chromium has here) its integer divisions and loops made an im2col Gather run at 7M
+// values/s. With literals, a division by a power of two is a shift and any other one a float
+// multiply by the reciprocal with an exact integer correction (divc), which vectorises. A training
+// graph then compiles one pipeline per distinct kernel (about a hundred for the tiny CNN), once.
+//
+// Each invocation computes one output value (a 4×4 block for matrix products), 64 to a workgroup;
+// more than 65,535 workgroups spill into the grid's y dimension. p[0], the last binding, is the
+// number of invocations.
 
 const workgroupSize = 64
+
+// divcHelper divides r < 2²⁴ by d through inv ≈ 1/d in float32: the estimate is within one of the
+// quotient, and the two comparisons make it exact.
+const divcHelper = `
+fn divc(r: u32, d: u32, inv: f32) -> u32 {
+  var q = u32(f32(r) * inv);
+  if (q * d > r) { q -= 1u; } else if ((q + 1u) * d <= r) { q += 1u; }
+  return q;
+}
+`
 
 // kernelSource assembles a kernel: the output binding (atomic for scatter-adds), one read binding per
 // input type, the parameter block, helper functions and the body, which sees the invocation index i.
@@ -22,6 +39,7 @@ func kernelSource(outType string, inTypes []string, helpers, body string) string
 		fmt.Fprintf(&s, "@group(0) @binding(%d) var<storage, read> in%d: array<%s>;\n", k+1, k, t)
 	}
 	fmt.Fprintf(&s, "@group(0) @binding(%d) var<storage, read> p: array<u32>;\n", len(inTypes)+1)
+	s.WriteString(divcHelper)
 	s.WriteString(helpers)
 	fmt.Fprintf(&s, `
 @compute @workgroup_size(%d)
@@ -34,21 +52,106 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 	return s.String()
 }
 
-// stridedHelper maps the row-major index i over the dims at p[2…2+rank) (rank at p[1]) to
-// Σ coordinate·stride with the strides at p[base…base+rank).
-const stridedHelper = `
-fn strided(i: u32, base: u32) -> u32 {
-  var r = i;
-  var o = 0u;
-  let rank = p[1];
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let dim = p[2u + u32(d)];
-    o += (r % dim) * p[base + u32(d)];
-    r /= dim;
-  }
-  return o;
+// div is the WGSL of r / d for r < limit.
+func div(r string, d, limit int) string {
+	switch {
+	case d == 1:
+		return r
+	case d&(d-1) == 0:
+		return fmt.Sprintf("(%s >> %du)", r, bits.TrailingZeros(uint(d)))
+	case limit <= 1<<24:
+		return fmt.Sprintf("divc(%s, %du, %s)", r, d, f32Literal(1/float64(d)))
+	}
+	return fmt.Sprintf("(%s / %du)", r, d)
 }
-`
+
+func f32Literal(v float64) string {
+	return fmt.Sprintf("%.9ef", float32(v))
+}
+
+// mergeDims drops dims of size 1 and merges an axis into the next where every stride list walks the
+// two as one (the outer stride is the inner one times the inner dim): a transpose that keeps blocks
+// of axes together, or a broadcast along several leading axes, indexes over fewer dims.
+func mergeDims(dims []int, lists [][]int) ([]int, [][]int) {
+	var md []int
+	ml := make([][]int, len(lists))
+	for d, dim := range dims {
+		if dim == 1 {
+			continue
+		}
+		if last := len(md) - 1; last >= 0 {
+			merge := true
+			for k, l := range lists {
+				if ml[k][last] != l[d]*dim {
+					merge = false
+					break
+				}
+			}
+			if merge {
+				md[last] *= dim
+				for k, l := range lists {
+					ml[k][last] = l[d]
+				}
+				continue
+			}
+		}
+		md = append(md, dim)
+		for k, l := range lists {
+			ml[k] = append(ml[k], l[d])
+		}
+	}
+	return md, ml
+}
+
+// coordinates emits WGSL that splits idx (< total) over dims, row-major, into let-bound coordinates
+// named prefix0, prefix1, … and returns their names.
+func coordinates(b *strings.Builder, idx, prefix string, dims []int, total int) []string {
+	names := make([]string, len(dims))
+	r := idx
+	for d := len(dims) - 1; d >= 0; d-- {
+		names[d] = fmt.Sprintf("%s%d", prefix, d)
+		if d == 0 {
+			fmt.Fprintf(b, "  let %s = %s;\n", names[d], r)
+			break
+		}
+		q := fmt.Sprintf("%sq%d", prefix, d)
+		fmt.Fprintf(b, "  let %s = %s;\n", q, div(r, dims[d], total))
+		fmt.Fprintf(b, "  let %s = %s - %s * %du;\n", names[d], r, q, dims[d])
+		r = q
+	}
+	return names
+}
+
+// linear is the WGSL of offset + Σ coordinate·stride.
+func linear(coords []string, strides []int, offset int) string {
+	terms := []string{fmt.Sprintf("%du", offset)}
+	for d, s := range strides {
+		switch s {
+		case 0:
+		case 1:
+			terms = append(terms, coords[d])
+		default:
+			terms = append(terms, fmt.Sprintf("%s * %du", coords[d], s))
+		}
+	}
+	if len(terms) > 1 && offset == 0 {
+		terms = terms[1:]
+	}
+	return strings.Join(terms, " + ")
+}
+
+// stridedIndices emits the coordinates of i over dims and one let-bound index per stride list
+// (named name0, name1, …), merging dims first.
+func stridedIndices(b *strings.Builder, name string, dims []int, lists [][]int, offsets []int) []string {
+	md, ml := mergeDims(dims, lists)
+	coords := coordinates(b, "i", "c", md, product(dims))
+	out := make([]string, len(lists))
+	for k := range lists {
+		out[k] = fmt.Sprintf("%s%d", name, k)
+		fmt.Fprintf(b, "  let %s = %s;\n", out[k], linear(coords, ml[k], offsets[k]))
+	}
+	return out
+}
 
 // operand modes: how an element-wise kernel reads an operand for output index i.
 type mode int
@@ -56,24 +159,34 @@ type mode int
 const (
 	same    mode = iota // operand has the output's shape: in[i]
 	scalar              // one value for all: in[0]
-	general             // broadcast along some axes: in[strided(i, …)]
+	general             // broadcast along some axes: in[Σ coordinate·stride]
 )
 
-// elementwise is out[i] = expr over operands a, b, c (named in the expression as x, y, z), each read
-// according to its mode; for general modes the parameter block holds the output dims and one stride
-// list per general operand.
+// elementwise is out[i] = expr over operands (named in the expression as x, y, z), each read
+// according to its mode; general operands are read at their strides over the output's dims.
 type elementwise struct {
 	expr    string
 	outType string
 	inTypes []string
 	modes   []mode
+	strides [][]int // per operand in general mode: its strides over the output's dims
+	dims    []int   // the output's
 }
 
 func (e elementwise) source() string {
 	names := []string{"x", "y", "z"}
 	var body strings.Builder
-	base := "2u + p[1]" // first stride list after the dims
-	needStrided := false
+	var lists [][]int
+	for k, m := range e.modes {
+		if m == general {
+			lists = append(lists, e.strides[k])
+		}
+	}
+	var idx []string
+	if len(lists) > 0 {
+		idx = stridedIndices(&body, "g", e.dims, lists, make([]int, len(lists)))
+	}
+	g := 0
 	for k, m := range e.modes {
 		switch m {
 		case same:
@@ -81,195 +194,178 @@ func (e elementwise) source() string {
 		case scalar:
 			fmt.Fprintf(&body, "  let %s = in%d[0];\n", names[k], k)
 		case general:
-			fmt.Fprintf(&body, "  let %s = in%d[strided(i, %s)];\n", names[k], k, base)
-			base += " + p[1]"
-			needStrided = true
+			fmt.Fprintf(&body, "  let %s = in%d[%s];\n", names[k], k, idx[g])
+			g++
 		}
 	}
 	fmt.Fprintf(&body, "  out[i] = %s;", e.expr)
-	helpers := ""
-	if needStrided {
-		helpers = stridedHelper
+	return kernelSource(e.outType, e.inTypes, "", body.String())
+}
+
+// copyReadSource: out[i] = in0[offset + Σ coordinate·stride] (transpose, broadcast, slice).
+func copyReadSource(t string, dims, strides []int, offset int) string {
+	var b strings.Builder
+	idx := stridedIndices(&b, "r", dims, [][]int{strides}, []int{offset})
+	fmt.Fprintf(&b, "  out[i] = in0[%s];", idx[0])
+	return kernelSource(t, []string{t}, "", b.String())
+}
+
+// copyWriteSource: out[offset + Σ coordinate·stride] = in0[i] (one operand of a concatenation).
+func copyWriteSource(t string, dims, strides []int, offset int) string {
+	var b strings.Builder
+	idx := stridedIndices(&b, "w", dims, [][]int{strides}, []int{offset})
+	fmt.Fprintf(&b, "  out[%s] = in0[i];", idx[0])
+	return kernelSource(t, []string{t}, "", b.String())
+}
+
+// iotaSource: out[i] = the coordinate of i along an axis of the given stride and dim.
+func iotaSource(t string, stride, dim, total int) string {
+	q := div("i", stride, total)
+	return kernelSource(t, nil, "", fmt.Sprintf("  let q = %s;\n  out[i] = %s(q - %s * %du);", q, t, div("q", dim, total), dim))
+}
+
+// nestedLoops emits loops over dims (j0 outermost) around body, which sees the index expression
+// base + Σ j·stride as `at`.
+func nestedLoops(b *strings.Builder, base string, dims, strides []int, body func(at string)) {
+	at := base
+	for d := range dims {
+		fmt.Fprintf(b, "  for (var j%d = 0u; j%d < %du; j%d++) {\n", d, d, dims[d], d)
+		at += fmt.Sprintf(" + j%d * %du", d, strides[d])
 	}
-	return kernelSource(e.outType, e.inTypes, helpers, body.String())
+	body(at)
+	for range dims {
+		b.WriteString("  }\n")
+	}
 }
 
-// copyReadSource: out[i] = in0[offset + strided(i)] (transpose, broadcast, slice); p = [n, rank,
-// dims…, strides…, offset].
-func copyReadSource(t string) string {
-	return kernelSource(t, []string{t}, stridedHelper, "  out[i] = in0[p[2u + 2u * p[1]] + strided(i, 2u + p[1])];")
+// reduceSource folds the reduced axes (adjacent ones merged) of one output value, kept axes at their
+// input strides.
+func reduceSource(t, init, combine string, keptDims, keptStrides, redDims, redStrides []int) string {
+	var b strings.Builder
+	base := "0u"
+	if len(keptDims) > 0 {
+		base = stridedIndices(&b, "k", keptDims, [][]int{keptStrides}, []int{0})[0]
+	}
+	fmt.Fprintf(&b, "  var acc: %s = %s;\n", t, init)
+	nestedLoops(&b, base, redDims, redStrides, func(at string) {
+		fmt.Fprintf(&b, "  let v = in0[%s];\n  acc = %s;\n", at, combine)
+	})
+	b.WriteString("  out[i] = acc;")
+	return kernelSource(t, []string{t}, "", b.String())
 }
 
-// copyWriteSource: out[offset + strided(i)] = in0[i] (one operand of a concatenation into its place).
-func copyWriteSource(t string) string {
-	return kernelSource(t, []string{t}, stridedHelper, "  out[p[2u + 2u * p[1]] + strided(i, 2u + p[1])] = in0[i];")
-}
-
-// iotaSource: out[i] = the coordinate of i along one axis; p = [n, axisStride, axisDim].
-func iotaSource(t string) string {
-	return kernelSource(t, nil, "", fmt.Sprintf("  out[i] = %s((i / p[1]) %% p[2]);", t))
-}
-
-// reduceSource folds the reduced axes of one output value; p = [n, keptRank, keptDims…,
-// keptStrides…, reducedRank, reducedDims…, reducedStrides…, reducedCount] (adjacent axes merged).
-func reduceSource(t, init, combine string) string {
-	return kernelSource(t, []string{t}, "", fmt.Sprintf(`  let nk = p[1];
-  var r = i;
-  var base = 0u;
-  for (var d = i32(nk) - 1; d >= 0; d--) {
-    let dim = p[2u + u32(d)];
-    base += (r %% dim) * p[2u + nk + u32(d)];
-    r /= dim;
-  }
-  let ro = 2u + 2u * nk;
-  let nr = p[ro];
-  let total = p[ro + 1u + 2u * nr];
-  var acc: %s = %s;
-  for (var j = 0u; j < total; j++) {
-    var q = j;
-    var off = base;
-    for (var d = i32(nr) - 1; d >= 0; d--) {
-      let dim = p[ro + 1u + u32(d)];
-      off += (q %% dim) * p[ro + 1u + nr + u32(d)];
-      q /= dim;
-    }
-    let v = in0[off];
-    acc = %s;
-  }
-  out[i] = acc;`, t, init, combine))
-}
-
-// argSource is the index of the first extreme value along one axis; p = [n, keptRank, keptDims…,
-// keptStrides…, axisDim, axisStride].
-func argSource(t, outT, better string) string {
-	return kernelSource(outT, []string{t}, "", fmt.Sprintf(`  let nk = p[1];
-  var r = i;
-  var base = 0u;
-  for (var d = i32(nk) - 1; d >= 0; d--) {
-    let dim = p[2u + u32(d)];
-    base += (r %% dim) * p[2u + nk + u32(d)];
-    r /= dim;
-  }
-  let dim = p[2u + 2u * nk];
-  let stride = p[3u + 2u * nk];
-  var best = in0[base];
+// argSource is the index of the first extreme value along an axis (dim, stride).
+func argSource(t, outT, better string, keptDims, keptStrides []int, dim, stride int) string {
+	var b strings.Builder
+	base := "0u"
+	if len(keptDims) > 0 {
+		base = stridedIndices(&b, "k", keptDims, [][]int{keptStrides}, []int{0})[0]
+	}
+	fmt.Fprintf(&b, `  var best = in0[%[1]s];
   var at = 0u;
-  for (var j = 1u; j < dim; j++) {
-    let v = in0[base + j * stride];
-    if (%s) { best = v; at = j; }
+  for (var j = 1u; j < %[2]du; j++) {
+    let v = in0[%[1]s + j * %[3]du];
+    if (%[4]s) { best = v; at = j; }
   }
-  out[i] = %s(at);`, better, outT))
+  out[i] = %[5]s(at);`, base, dim, stride, better, outT)
+	return kernelSource(outT, []string{t}, "", b.String())
 }
 
-// gatherSource is XLA's Gather: output coordinates split into batch coordinates (which pick a
-// start-index vector) and offsets into the operand's slice; starts are clamped so the slice fits.
-// p = [n, rank, dims…, indexStrides…, operandStrides…, starts, vectorStride, (operandStride,
-// maxStart) per start].
-func gatherSource(t, idxT string) string {
-	return kernelSource(t, []string{t, idxT}, "", `  let rank = p[1];
-  var r = i;
-  var ib = 0u;
-  var ob = 0u;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let dim = p[2u + u32(d)];
-    let c = r % dim;
-    r /= dim;
-    ib += c * p[2u + rank + u32(d)];
-    ob += c * p[2u + 2u * rank + u32(d)];
-  }
-  let so = 2u + 3u * rank;
-  let ns = p[so];
-  let vs = p[so + 1u];
-  for (var k = 0u; k < ns; k++) {
-    let s = clamp(i32(in1[ib + k * vs]), 0, i32(p[so + 3u + 2u * k]));
-    ob += u32(s) * p[so + 2u + 2u * k];
-  }
-  out[i] = in0[ob];`)
+// indexing describes a Gather or a scatter: over the iterated dims (the output's, or the updates'),
+// each axis steps either the indices (a batch axis) or the operand (a window axis); then each start
+// index, read from the indices at vectorStride apart, moves the operand index by operandStride.
+type indexing struct {
+	dims, indexStrides, operandStrides []int
+	vectorStride                       int
+	startStrides, maxStarts            []int
+}
+
+// indexingCode emits the operand index `ob` for invocation i (gather: starts clamped; scatter: an
+// out-of-range start ends the invocation, XLA's rule for scatters).
+func indexingCode(b *strings.Builder, ix indexing, clampStarts bool) {
+	idx := stridedIndices(b, "x", ix.dims, [][]int{ix.indexStrides, ix.operandStrides}, []int{0, 0})
+	fmt.Fprintf(b, "  var ob = %s;\n", idx[1])
+	for k := range ix.startStrides {
+		fmt.Fprintf(b, "  let s%d = i32(in1[%s + %du]);\n", k, idx[0], k*ix.vectorStride)
+		if clampStarts {
+			fmt.Fprintf(b, "  ob += u32(clamp(s%d, 0, %d)) * %du;\n", k, ix.maxStarts[k], ix.startStrides[k])
+		} else {
+			fmt.Fprintf(b, "  if (s%d < 0 || s%d > %d) { return; }\n  ob += u32(s%d) * %du;\n", k, k, ix.maxStarts[k], k, ix.startStrides[k])
+		}
+	}
+}
+
+// gatherSource is XLA's Gather (starts clamped so the slice fits).
+func gatherSource(t, idxT string, ix indexing) string {
+	var b strings.Builder
+	indexingCode(&b, ix, true)
+	b.WriteString("  out[i] = in0[ob];")
+	return kernelSource(t, []string{t, idxT}, "", b.String())
 }
 
 // scatterAddSource adds each update into the output (a copy of the operand, made by the dispatch
 // before), atomically: float additions by compare-and-swap on the value's bits, as WGSL has no
-// atomic float add. Updates whose window would leave the operand are skipped (XLA's rule). p as for
-// gatherSource, over the updates' dims.
-func scatterAddSource(t, idxT string) string {
-	add := "  atomicAdd(&out[ob], bitcast<u32>(v));"
+// atomic float add.
+func scatterAddSource(t, idxT string, ix indexing) string {
+	var b strings.Builder
+	indexingCode(&b, ix, false)
+	b.WriteString("  let v = in0[i];\n")
 	if t == "f32" {
-		add = `  var old = atomicLoad(&out[ob]);
+		b.WriteString(`  var old = atomicLoad(&out[ob]);
   loop {
     let res = atomicCompareExchangeWeak(&out[ob], old, bitcast<u32>(bitcast<f32>(old) + v));
     if (res.exchanged) { break; }
     old = res.old_value;
-  }`
+  }`)
+	} else {
+		b.WriteString("  atomicAdd(&out[ob], bitcast<u32>(v));")
 	}
-	return kernelSource("atomic<u32>", []string{t, idxT}, "", `  let rank = p[1];
-  var r = i;
-  var ib = 0u;
-  var ob = 0u;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let dim = p[2u + u32(d)];
-    let c = r % dim;
-    r /= dim;
-    ib += c * p[2u + rank + u32(d)];
-    ob += c * p[2u + 2u * rank + u32(d)];
-  }
-  let so = 2u + 3u * rank;
-  let ns = p[so];
-  let vs = p[so + 1u];
-  for (var k = 0u; k < ns; k++) {
-    let s = i32(in1[ib + k * vs]);
-    if (s < 0 || s > i32(p[so + 3u + 2u * k])) { return; }
-    ob += u32(s) * p[so + 2u + 2u * k];
-  }
-  let v = in0[i];
-`+add)
+	return kernelSource("atomic<u32>", []string{t, idxT}, "", b.String())
 }
 
-// matmulSource multiplies [batch, m, k]·[batch, k, n]: each invocation computes a 4×4 block of the
-// output with its accumulators in registers. No workgroup memory or barriers: on SwiftShader (WebGPU
-// on the CPU, what headless Chromium has here) a barrier suspends every invocation of the workgroup,
-// and a 16×16 shared-memory tiled kernel ran at 0.1 GFLOP/s. Loads past the edges are clamped to
-// the last row or column (valid memory, results discarded), so the inner loop has no branches.
-// p = [invocations, m, n, k, row blocks, column blocks].
-func matmulSource(t string) string {
-	return kernelSource(t, []string{t, t}, "", fmt.Sprintf(`  let m = p[1];
-  let n = p[2];
-  let k = p[3];
-  let mb = p[4];
-  let nb = p[5];
-  let batch = i / (mb * nb);
-  let r0 = ((i / nb) %% mb) * 4u;
-  let c0 = (i %% nb) * 4u;
-  let ab = batch * m * k;
-  let bb = batch * k * n;
-  let a0 = ab + min(r0, m - 1u) * k;
-  let a1 = ab + min(r0 + 1u, m - 1u) * k;
-  let a2 = ab + min(r0 + 2u, m - 1u) * k;
-  let a3 = ab + min(r0 + 3u, m - 1u) * k;
-  let b0 = bb + min(c0, n - 1u);
-  let b1 = bb + min(c0 + 1u, n - 1u);
-  let b2 = bb + min(c0 + 2u, n - 1u);
-  let b3 = bb + min(c0 + 3u, n - 1u);
-  var acc0 = vec4<%[1]s>();
+// matmulSource multiplies [batch, m, k]·[batch, k, n] (batch strides aStride and bStride: 0 reads
+// one matrix for every batch, a broadcast operand read in place): each invocation computes a 4×4
+// block of the output with its accumulators in registers. No workgroup memory or barriers: on
+// SwiftShader a barrier suspends every invocation of the workgroup, and a 16×16 shared-memory tiled
+// kernel ran at 0.1 GFLOP/s. Loads past the edges are clamped to the last row or column (valid
+// memory, results discarded), so the inner loop has no branches.
+func matmulSource(t string, batch, m, n, k, aStride, bStride int) string {
+	mb, nb := (m+3)/4, (n+3)/4
+	total := batch * mb * nb
+	var b strings.Builder
+	fmt.Fprintf(&b, "  let blocks = %s;\n", div("i", nb, total))
+	fmt.Fprintf(&b, "  let c0 = (i - blocks * %du) * 4u;\n", nb)
+	fmt.Fprintf(&b, "  let batch = %s;\n", div("blocks", mb, total))
+	fmt.Fprintf(&b, "  let r0 = (blocks - batch * %du) * 4u;\n", mb)
+	fmt.Fprintf(&b, "  let ab = batch * %du;\n  let bb = batch * %du;\n", aStride, bStride)
+	for r := range 4 {
+		fmt.Fprintf(&b, "  let a%d = ab + min(r0 + %du, %du) * %du;\n", r, r, m-1, k)
+	}
+	for c := range 4 {
+		fmt.Fprintf(&b, "  let b%d = bb + min(c0 + %du, %du);\n", c, c, n-1)
+	}
+	fmt.Fprintf(&b, `  var acc0 = vec4<%[1]s>();
   var acc1 = vec4<%[1]s>();
   var acc2 = vec4<%[1]s>();
   var acc3 = vec4<%[1]s>();
-  for (var q = 0u; q < k; q++) {
-    let row = q * n;
+  for (var q = 0u; q < %[2]du; q++) {
+    let row = q * %[3]du;
     let bv = vec4<%[1]s>(in1[b0 + row], in1[b1 + row], in1[b2 + row], in1[b3 + row]);
     acc0 += in0[a0 + q] * bv;
     acc1 += in0[a1 + q] * bv;
     acc2 += in0[a2 + q] * bv;
     acc3 += in0[a3 + q] * bv;
   }
-  let ob = batch * m * n;
+  let ob = batch * %[4]du;
   let rows = array<vec4<%[1]s>, 4>(acc0, acc1, acc2, acc3);
   for (var dr = 0u; dr < 4u; dr++) {
     let r = r0 + dr;
-    if (r >= m) { break; }
+    if (r >= %[5]du) { break; }
     for (var dc = 0u; dc < 4u; dc++) {
-      if (c0 + dc < n) { out[ob + r * n + c0 + dc] = rows[dr][dc]; }
+      if (c0 + dc < %[3]du) { out[ob + r * %[3]du + c0 + dc] = rows[dr][dc]; }
     }
-  }`, t))
+  }`, t, k, n, m*n, m)
+	return kernelSource(t, []string{t, t}, "", b.String())
 }
 
 // pcgHelper is the PCG hash (O'Neill; Jarzynski & Olano 2020): a good 32-bit mix in a few operations.
@@ -295,35 +391,33 @@ func rngStateSource() string {
   if (i == 0u) { out[0] = lo; } else if (i == 1u) { out[1] = in0[1] + select(0u, 1u, lo == 0u); } else { out[i] = in0[i]; }`)
 }
 
-// reduceWindowSource folds each output's window (pooling); taps in the padding are skipped. p = [n,
-// rank, outDims…, inDims…, inStrides…, window…, strides…, windowDilations…, padLow…, taps].
-func reduceWindowSource(t, init, combine string) string {
-	return kernelSource(t, []string{t}, "", fmt.Sprintf(`  let rank = p[1];
-  var o: array<u32, 8>;
-  var r = i;
-  for (var d = i32(rank) - 1; d >= 0; d--) {
-    let dim = p[2u + u32(d)];
-    o[d] = r %% dim;
-    r /= dim;
-  }
-  var acc: %s = %s;
-  let taps = p[2u + 7u * rank];
-  for (var j = 0u; j < taps; j++) {
-    var q = j;
-    var off = 0u;
-    var inside = true;
-    for (var d = i32(rank) - 1; d >= 0; d--) {
-      let ud = u32(d);
-      let w = p[2u + 3u * rank + ud];
-      let c = i32(o[d] * p[2u + 4u * rank + ud] + (q %% w) * p[2u + 5u * rank + ud]) - i32(p[2u + 6u * rank + ud]);
-      q /= w;
-      if (c < 0 || c >= i32(p[2u + rank + ud])) { inside = false; }
-      off += u32(max(c, 0)) * p[2u + 2u * rank + ud];
-    }
-    if (inside) {
-      let v = in0[off];
-      acc = %s;
-    }
-  }
-  out[i] = acc;`, t, init, combine))
+// window is a ReduceWindow's geometry, per axis.
+type window struct {
+	outDims, inDims, inStrides, size, strides, dilations, padLow []int
+}
+
+// reduceWindowSource folds each output's window (pooling); taps in the padding are skipped.
+func reduceWindowSource(t, init, combine string, w window) string {
+	var b strings.Builder
+	o := coordinates(&b, "i", "o", w.outDims, product(w.outDims))
+	fmt.Fprintf(&b, "  var acc: %s = %s;\n", t, init)
+	var cond, at []string
+	for d := range w.outDims {
+		fmt.Fprintf(&b, "  for (var w%d = 0u; w%d < %du; w%d++) {\n", d, d, w.size[d], d)
+		fmt.Fprintf(&b, "  let p%d = i32(%s * %du + w%d * %du) - %d;\n", d, o[d], w.strides[d], d, w.dilations[d], w.padLow[d])
+		if w.padLow[d] > 0 || (w.outDims[d]-1)*w.strides[d]+(w.size[d]-1)*w.dilations[d] >= w.inDims[d] {
+			cond = append(cond, fmt.Sprintf("p%d >= 0 && p%d < %d", d, d, w.inDims[d]))
+		}
+		at = append(at, fmt.Sprintf("u32(max(p%d, 0)) * %du", d, w.inStrides[d]))
+	}
+	c := "true"
+	if len(cond) > 0 {
+		c = strings.Join(cond, " && ")
+	}
+	fmt.Fprintf(&b, "  if (%s) {\n    let v = in0[%s];\n    acc = %s;\n  }\n", c, strings.Join(at, " + "), combine)
+	for range w.outDims {
+		b.WriteString("  }\n")
+	}
+	b.WriteString("  out[i] = acc;")
+	return kernelSource(t, []string{t}, "", b.String())
 }

@@ -151,3 +151,22 @@ func argmax(v []float32) int {
 	}
 	return best
 }
+
+// TrainSteps runs steps training steps of the page's CNN at size on backend (for a profile).
+func TrainSteps(backend backends.Backend, size string, train *mnist.Set, steps int) error {
+	m, err := zoo.Lookup("cnn")
+	if err != nil {
+		return err
+	}
+	cfg, err := m.NewConfig(size)
+	if err != nil {
+		return err
+	}
+	task, err := m.Task(cfg)
+	if err != nil {
+		return err
+	}
+	_, err = training.Run(backend, task, training.FromSet(train, 0, 32*steps), nil,
+		training.Options{Epochs: 1, Batch: 32, LR: 2e-3, Seed: 1, MaxSteps: steps}, nil)
+	return err
+}

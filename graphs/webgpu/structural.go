@@ -35,9 +35,9 @@ func (b *Builder) copyRead(op backends.OpType, x *node, shape shapes.Shape, stri
 	if err != nil {
 		return nil, err
 	}
-	params := append([]uint32{uint32(shape.Size()), uint32(shape.Rank())}, u32s(shape.Dimensions...)...)
-	params = append(append(params, u32s(stride...)...), uint32(offset))
-	out.dispatches = []dispatch{{source: copyReadSource(t), reads: []*node{x}, params: params, threads: shape.Size()}}
+	out.dispatches = []dispatch{{source: copyReadSource(t, shape.Dimensions, stride, offset), reads: []*node{x},
+		params: u32s(shape.Size()), threads: shape.Size()}}
+	out.view = &view{src: x, strides: stride, offset: offset}
 	return out, nil
 }
 
@@ -144,9 +144,8 @@ func (b *Builder) Concatenate(axis int, operands ...backends.Op) (backends.Op, e
 	at := 0
 	for _, n := range ns {
 		if n.shape.Size() > 0 {
-			params := append([]uint32{uint32(n.shape.Size()), uint32(n.shape.Rank())}, u32s(n.shape.Dimensions...)...)
-			params = append(append(params, u32s(outStrides...)...), uint32(at*outStrides[axis]))
-			out.dispatches = append(out.dispatches, dispatch{source: copyWriteSource(t), reads: []*node{n}, params: params, threads: n.shape.Size()})
+			out.dispatches = append(out.dispatches, dispatch{source: copyWriteSource(t, n.shape.Dimensions, outStrides, at*outStrides[axis]),
+				reads: []*node{n}, params: u32s(n.shape.Size()), threads: n.shape.Size()})
 		}
 		at += n.shape.Dimensions[axis]
 	}
@@ -165,7 +164,8 @@ func (b *Builder) Iota(shape shapes.Shape, iotaAxis int) (backends.Op, error) {
 	if err != nil {
 		return nil, err
 	}
-	out.dispatches = []dispatch{{source: iotaSource(t), params: u32s(shape.Size(), strides(shape.Dimensions)[iotaAxis], shape.Dimensions[iotaAxis]), threads: shape.Size()}}
+	out.dispatches = []dispatch{{source: iotaSource(t, strides(shape.Dimensions)[iotaAxis], shape.Dimensions[iotaAxis], shape.Size()),
+		params: u32s(shape.Size()), threads: shape.Size()}}
 	return out, nil
 }
 
@@ -215,10 +215,8 @@ func (b *Builder) reduce(op backends.OpType, x backends.Op, axes []int) (backend
 		return nil, err
 	}
 	kd, ks, rd, rs := keptAndReduced(n.shape.Dimensions, axes)
-	params := append([]uint32{uint32(shape.Size()), uint32(len(kd))}, u32s(kd...)...)
-	params = append(append(params, u32s(ks...)...), uint32(len(rd)))
-	params = append(append(append(params, u32s(rd...)...), u32s(rs...)...), uint32(product(rd)))
-	out.dispatches = []dispatch{{source: reduceSource(t, init, combine), reads: []*node{n}, params: params, threads: shape.Size()}}
+	out.dispatches = []dispatch{{source: reduceSource(t, init, combine, kd, ks, rd, rs), reads: []*node{n},
+		params: u32s(shape.Size()), threads: shape.Size()}}
 	return out, nil
 }
 
@@ -295,19 +293,13 @@ func (b *Builder) ReduceWindow(x backends.Op, reductionType backends.ReduceOpTyp
 	for d := range paddings {
 		padLo[d] = paddings[d][0]
 	}
-	params := append([]uint32{uint32(shape.Size()), uint32(rank)}, u32s(shape.Dimensions...)...)
-	params = append(params, u32s(n.shape.Dimensions...)...)
-	params = append(params, u32s(strides(n.shape.Dimensions)...)...)
-	params = append(params, u32s(windowDimensions...)...)
-	params = append(params, u32s(orOnes(windowStrides)...)...)
-	params = append(params, u32s(orOnes(windowDilations)...)...)
-	params = append(params, u32s(padLo...)...)
-	params = append(params, uint32(product(windowDimensions)))
+	w := window{outDims: shape.Dimensions, inDims: n.shape.Dimensions, inStrides: strides(n.shape.Dimensions),
+		size: windowDimensions, strides: orOnes(windowStrides), dilations: orOnes(windowDilations), padLow: padLo}
 	out, err := b.add(backends.OpTypeReduceWindow, shape, n)
 	if err != nil {
 		return nil, err
 	}
-	out.dispatches = []dispatch{{source: reduceWindowSource(t, init, combine), reads: []*node{n}, params: params, threads: shape.Size()}}
+	out.dispatches = []dispatch{{source: reduceWindowSource(t, init, combine, w), reads: []*node{n}, params: u32s(shape.Size()), threads: shape.Size()}}
 	return out, nil
 }
 
@@ -366,21 +358,20 @@ func (b *Builder) ArgMinMax(x backends.Op, axis int, outputDType dtypes.DType, i
 		return nil, err
 	}
 	kd, ks, _, _ := keptAndReduced(n.shape.Dimensions, []int{axis})
-	params := append([]uint32{uint32(shape.Size()), uint32(len(kd))}, u32s(kd...)...)
-	params = append(append(params, u32s(ks...)...), uint32(n.shape.Dimensions[axis]), uint32(strides(n.shape.Dimensions)[axis]))
 	better := "v > best"
 	if isMin {
 		better = "v < best"
 	}
-	out.dispatches = []dispatch{{source: argSource(t, outT, better), reads: []*node{n}, params: params, threads: shape.Size()}}
+	out.dispatches = []dispatch{{source: argSource(t, outT, better, kd, ks, n.shape.Dimensions[axis], strides(n.shape.Dimensions)[axis]),
+		reads: []*node{n}, params: u32s(shape.Size()), threads: shape.Size()}}
 	return out, nil
 }
 
-// indexedParams lays out the parameter block gatherSource and scatterAddSource share: over the dims
-// of the values iterated (the output for a gather, the updates for a scatter), each axis is either a
-// window axis (stride into the operand) or a batch axis (stride into the indices).
-func indexedParams(iterDims []int, windowAxes []int, operand shapes.Shape, skippedOperandAxes []int,
-	indices shapes.Shape, indexVectorAxis int, operandAxesOfStarts []int, windowSize func(operandAxis int) int) []uint32 {
+// newIndexing describes a gather or scatter for its kernel: over the dims of the values iterated (the
+// output for a gather, the updates for a scatter), each axis is either a window axis (stride into the
+// operand) or a batch axis (stride into the indices).
+func newIndexing(iterDims []int, windowAxes []int, operand shapes.Shape, skippedOperandAxes []int,
+	indices shapes.Shape, indexVectorAxis int, operandAxesOfStarts []int, windowSize func(operandAxis int) int) indexing {
 	rank := len(iterDims)
 	idxStride, opStride := make([]int, rank), make([]int, rank)
 	is, os := strides(indices.Dimensions), strides(operand.Dimensions)
@@ -410,13 +401,12 @@ func indexedParams(iterDims []int, windowAxes []int, operand shapes.Shape, skipp
 	if indexVectorAxis < indices.Rank() {
 		vectorStride = is[indexVectorAxis]
 	}
-	params := append([]uint32{uint32(product(iterDims)), uint32(rank)}, u32s(iterDims...)...)
-	params = append(append(params, u32s(idxStride...)...), u32s(opStride...)...)
-	params = append(params, uint32(len(operandAxesOfStarts)), uint32(vectorStride))
+	ix := indexing{dims: iterDims, indexStrides: idxStride, operandStrides: opStride, vectorStride: vectorStride}
 	for _, a := range operandAxesOfStarts {
-		params = append(params, uint32(os[a]), uint32(operand.Dimensions[a]-windowSize(a)))
+		ix.startStrides = append(ix.startStrides, os[a])
+		ix.maxStarts = append(ix.maxStarts, operand.Dimensions[a]-windowSize(a))
 	}
-	return params
+	return ix
 }
 
 func (b *Builder) Gather(operand, startIndices backends.Op, indexVectorAxis int, offsetOutputAxes, collapsedSliceAxes,
@@ -442,9 +432,9 @@ func (b *Builder) Gather(operand, startIndices backends.Op, indexVectorAxis int,
 	if err != nil {
 		return nil, err
 	}
-	params := indexedParams(shape.Dimensions, offsetOutputAxes, ns[0].shape, collapsedSliceAxes, ns[1].shape,
+	ix := newIndexing(shape.Dimensions, offsetOutputAxes, ns[0].shape, collapsedSliceAxes, ns[1].shape,
 		indexVectorAxis, startIndexMap, func(a int) int { return sliceSizes[a] })
-	out.dispatches = []dispatch{{source: gatherSource(t, idxT), reads: ns, params: params, threads: shape.Size()}}
+	out.dispatches = []dispatch{{source: gatherSource(t, idxT, ix), reads: ns, params: u32s(shape.Size()), threads: shape.Size()}}
 	return out, nil
 }
 
@@ -472,23 +462,21 @@ func (b *Builder) ScatterSum(operand, scatterIndices, updates backends.Op, index
 		return nil, err
 	}
 	// The window's extent along each operand axis: 1 for inserted axes, else the updates' dim.
-	window := map[int]int{}
+	extent := map[int]int{}
 	w := 0
 	for a := range shape.Rank() {
 		if slices.Contains(insertedWindowAxes, a) {
-			window[a] = 1
+			extent[a] = 1
 			continue
 		}
-		window[a] = ns[2].shape.Dimensions[updateWindowAxes[w]]
+		extent[a] = ns[2].shape.Dimensions[updateWindowAxes[w]]
 		w++
 	}
-	params := indexedParams(ns[2].shape.Dimensions, updateWindowAxes, shape, insertedWindowAxes, ns[1].shape,
-		indexVectorAxis, scatterAxesToOperandAxes, func(a int) int { return window[a] })
-	copyParams := append([]uint32{uint32(shape.Size()), uint32(shape.Rank())}, u32s(shape.Dimensions...)...)
-	copyParams = append(append(copyParams, u32s(strides(shape.Dimensions)...)...), 0)
+	ix := newIndexing(ns[2].shape.Dimensions, updateWindowAxes, shape, insertedWindowAxes, ns[1].shape,
+		indexVectorAxis, scatterAxesToOperandAxes, func(a int) int { return extent[a] })
 	out.dispatches = []dispatch{
-		{source: copyReadSource(t), reads: ns[:1], params: copyParams, threads: shape.Size()},
-		{source: scatterAddSource(t, idxT), reads: []*node{ns[2], ns[1]}, params: params, threads: ns[2].shape.Size()},
+		{source: copyReadSource(t, shape.Dimensions, strides(shape.Dimensions), 0), reads: ns[:1], params: u32s(shape.Size()), threads: shape.Size()},
+		{source: scatterAddSource(t, idxT, ix), reads: []*node{ns[2], ns[1]}, params: u32s(ns[2].shape.Size()), threads: ns[2].shape.Size()},
 	}
 	return out, nil
 }
@@ -552,12 +540,31 @@ func (b *Builder) DotGeneral(lhs backends.Op, lhsContractingAxes, lhsBatchAxes [
 	if err != nil {
 		return nil, err
 	}
-	out.dispatches = []dispatch{{source: matmulSource(t), reads: []*node{lt, rt}, params: u32s(B*mb*nb, M, N, K, mb, nb),
-		threads: B * mb * nb}}
+	la, aStride := batchOperand(lt, len(batchDims), M*K)
+	rb, bStride := batchOperand(rt, len(batchDims), K*N)
+	out.dispatches = []dispatch{{source: matmulSource(t, B, M, N, K, aStride, bStride), reads: []*node{la, rb},
+		params: u32s(B * mb * nb), threads: B * mb * nb}}
 	if shape.Size() == 0 || K == 0 {
 		return nil, fmt.Errorf("webgpu DotGeneral: empty product %s·%s", l.shape, r.shape)
 	}
 	return out, nil
+}
+
+// batchOperand is what a batched product reads for operand n and the stride between its batches: a
+// matrix broadcast over the batch (the engine multiplies a kernel with each image's patches) is
+// read in place with stride 0 instead of from a copy per batch.
+func batchOperand(n *node, batchRank, matrixSize int) (*node, int) {
+	v := n
+	for v.alias != nil && slices.Equal(v.alias.shape.Dimensions, v.shape.Dimensions) {
+		v = v.alias
+	}
+	if w := v.view; w != nil && v.alias == nil && w.offset == 0 && batchRank > 0 && w.src.shape.Size() == matrixSize {
+		inner := strides(v.shape.Dimensions[batchRank:])
+		if slices.Equal(w.strides[batchRank:], inner) && slices.Max(w.strides[:batchRank]) == 0 {
+			return w.src, 0
+		}
+	}
+	return n, matrixSize
 }
 
 func (b *Builder) Dot(lhs, rhs backends.Op) (backends.Op, error) {
