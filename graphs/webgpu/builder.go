@@ -50,7 +50,8 @@ func (n *node) storage() *node {
 // dispatch is one compute pass over threads invocations (or explicit workgroup counts) of a kernel.
 type dispatch struct {
 	source  string   // WGSL, entry point main
-	reads   []*node  // bound after the output, in order
+	writes  []*node  // more outputs (a fused kernel storing values other kernels read), bound after it
+	reads   []*node  // bound after the outputs, in order
 	params  []uint32 // bound last as a read-only storage array<u32>
 	threads int      // one invocation per value, 64 per workgroup (ignored when groups is set)
 	groups  [3]int

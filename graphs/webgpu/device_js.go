@@ -46,12 +46,14 @@ func arg0(args []js.Value) js.Value {
 
 // Device is a WebGPU device and its queue.
 type Device struct {
-	Adapter    AdapterInfo
-	dev        js.Value
-	queue      js.Value
-	onError    js.Func
-	mu         sync.Mutex
-	uncaptured error
+	Adapter AdapterInfo
+	dev     js.Value
+	queue   js.Value
+	onError js.Func
+	// storageBuffers is the device's limit per shader stage (fusion binds up to it).
+	storageBuffers int
+	mu             sync.Mutex
+	uncaptured     error
 }
 
 // Err returns the first validation error the device reported outside an error scope.
@@ -98,7 +100,7 @@ func Open() (*Device, error) {
 	// batch's im2col patches can be large).
 	limits := adapter.Get("limits")
 	required := map[string]any{}
-	for _, k := range []string{"maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupsPerDimension"} {
+	for _, k := range []string{"maxStorageBufferBindingSize", "maxBufferSize", "maxComputeWorkgroupsPerDimension", "maxStorageBuffersPerShaderStage"} {
 		if v := limits.Get(k); v.Type() == js.TypeNumber {
 			required[k] = v
 		}
@@ -107,6 +109,10 @@ func Open() (*Device, error) {
 		return nil, fmt.Errorf("WebGPU device: %w", err)
 	}
 	d.queue = d.dev.Get("queue")
+	d.storageBuffers = DefaultStorageBuffers
+	if v := d.dev.Get("limits").Get("maxStorageBuffersPerShaderStage"); v.Type() == js.TypeNumber {
+		d.storageBuffers = min(v.Int(), 16) // more would only lengthen fused kernels' argument lists
+	}
 	// Validation errors outside an error scope (a bad dispatch) would otherwise vanish: keep the first.
 	d.onError = js.FuncOf(func(_ js.Value, args []js.Value) any {
 		d.mu.Lock()

@@ -3,24 +3,37 @@ package webgpu
 import (
 	"fmt"
 	"strings"
+
+	"github.com/gomlx/gomlx/backends"
 )
 
-// Fusion. On SwiftShader a dispatch costs about as much as a small kernel's work (the queue, the
-// barrier between dispatches, the task launch), and a training step of the tiny CNN had ~500 of
-// them, most of them element-wise ops on a handful of values (Adam's updates, the learning-rate
-// schedule). So, at compile time, an element-wise node read by exactly one other element-wise node,
-// over the same index, is computed inside its consumer's kernel instead of in a buffer of its own:
-// a chain of element-wise ops becomes one kernel, its intermediate values registers.
+// Fusion. On SwiftShader a dispatch costs about a millisecond whatever it computes (measured: a
+// training step of the tiny CNN spent ~80 ms in its kernels and ~140 ms between its ~140
+// dispatches), and most of a training step's dispatches were element-wise ops on a handful of values
+// (Adam's updates, the learning-rate schedule). So, at compile time, element-wise ops are computed
+// inside their consumer's kernel where they can be:
+//   - a value read only by one element-wise consumer, over the same index, becomes registers;
+//   - a single value (a scalar) read by several is recomputed in each (a few flops);
+//   - a value also read later (a graph output, as Adam's moments are) is computed in the kernel and
+//     also stored from it, when every other reader runs after that kernel.
+// A chain of element-wise ops, Adam's whole update of one parameter, becomes one kernel.
 
-// maxFusedInputs: WebGPU guarantees 8 storage buffers per shader stage; the output and the parameter
-// block take two.
-const maxFusedInputs = 6
+// DefaultStorageBuffers is what WebGPU guarantees per shader stage: 8 storage buffers. A kernel binds
+// its output and its parameter block; fusion uses what is left for the values it reads and the extra
+// values it stores, up to the device's limit (Open asks the adapter for its most).
+const DefaultStorageBuffers = 8
+
+// maxFusedInputs bounds the operands of one Concatenate pass (any device has room for them).
+const maxFusedInputs = DefaultStorageBuffers - 2
 
 // plan is what Compile builds: the nodes that get a buffer, in graph order, and their dispatches.
 type plan struct {
 	order      []*node
 	dispatches map[*node][]dispatch
-	fused      int // nodes computed inside a consumer's kernel
+	fused      int // nodes computed inside another node's kernel
+	// static nodes depend on constants only (iota grids, the im2col tables, broadcast fill values):
+	// their dispatches run once, when the graph is compiled, not on every execution.
+	static map[*node]bool
 }
 
 // leaf is a value a fused kernel reads from a buffer.
@@ -33,12 +46,25 @@ type leaf struct {
 
 // fusion is one fused kernel being assembled.
 type fusion struct {
-	members []*node            // the nodes it computes, the root last
+	root    *node
+	members []*node            // the nodes it computes
 	args    map[*node][]string // per member, the WGSL of each operand
 	leaves  []leaf
+	exports []*node // members also stored to their own buffers
 }
 
-func makePlan(b *Builder, outputs []*node) *plan {
+// planner holds what fusion decides with.
+type planner struct {
+	readers  map[*node][]int // ids of the nodes whose kernels read a value (len(nodes) for an output)
+	static   map[*node]bool
+	fused    map[*node]bool // computed inside another kernel: no buffer of its own
+	exported map[*node]*node
+	journal  []*node // nodes marked fused, in order, for undoing an attempt
+	// maxBuffers is what a kernel may bind besides its output and parameter block.
+	maxBuffers int
+}
+
+func makePlan(b *Builder, outputs []*node, maxBuffers int) *plan {
 	live := map[*node]bool{}
 	var mark func(n *node)
 	mark = func(n *node) {
@@ -58,41 +84,45 @@ func makePlan(b *Builder, outputs []*node) *plan {
 	for _, o := range outputs {
 		mark(o)
 	}
-	reads := map[*node]int{}
-	for _, n := range b.nodes {
-		if live[n] {
-			for _, d := range n.dispatches {
-				for _, r := range d.reads {
-					reads[r.storage()]++
+	pl := &planner{maxBuffers: maxBuffers - 2, readers: map[*node][]int{}, static: map[*node]bool{}, fused: map[*node]bool{}, exported: map[*node]*node{}}
+	for _, n := range b.nodes { // inputs come before the nodes that use them
+		static := n.param < 0 && n.op != backends.OpTypeRNGBitGenerator
+		for _, in := range n.inputs {
+			static = static && pl.static[in]
+		}
+		for _, d := range n.dispatches {
+			for _, r := range d.reads {
+				static = static && pl.static[r.storage()]
+				if live[n] {
+					pl.readers[r.storage()] = append(pl.readers[r.storage()], n.id)
 				}
 			}
 		}
+		pl.static[n] = static
 	}
 	for _, o := range outputs {
-		reads[o.storage()] += 2 // an output needs its buffer
+		pl.readers[o.storage()] = append(pl.readers[o.storage()], len(b.nodes), len(b.nodes)) // an output keeps a buffer
 	}
-	p := &plan{dispatches: map[*node][]dispatch{}}
-	fused := map[*node]bool{}
+	p := &plan{dispatches: map[*node][]dispatch{}, static: pl.static}
 	for i := len(b.nodes) - 1; i >= 0; i-- { // consumers before producers
 		n := b.nodes[i]
-		if !live[n] || n.ew == nil || fused[n] {
+		if !live[n] || n.ew == nil || pl.fused[n] {
 			continue
 		}
-		f := &fusion{args: map[*node][]string{}}
-		f.add(n, 0, false, reads, fused)
+		f := &fusion{root: n, args: map[*node][]string{}}
+		pl.add(f, n, 0, false, false)
 		if len(f.members) > 1 {
-			p.dispatches[n] = []dispatch{f.dispatch(n)}
-			p.fused += len(f.members) - 1
+			p.dispatches[n] = []dispatch{f.dispatch()}
 		}
 	}
 	for _, n := range b.nodes {
-		if live[n] && n.alias == nil && !fused[n] {
+		if live[n] && n.alias == nil && !pl.fused[n] {
 			if _, ok := p.dispatches[n]; !ok {
 				p.dispatches[n] = n.dispatches
 			}
 		}
 	}
-	// Views read through by every consumer are no longer needed: keep what the outputs still reach.
+	// Keep what the outputs still reach: views and scalars every reader inlined drop out.
 	needed := map[*node]bool{}
 	var need func(n *node)
 	need = func(n *node) {
@@ -101,8 +131,11 @@ func makePlan(b *Builder, outputs []*node) *plan {
 			return
 		}
 		needed[n] = true
+		if root := pl.exported[n]; root != nil {
+			need(root)
+		}
 		for _, d := range p.dispatches[n] {
-			for _, r := range d.reads {
+			for _, r := range append(d.reads, d.writes...) {
 				need(r)
 			}
 		}
@@ -113,37 +146,36 @@ func makePlan(b *Builder, outputs []*node) *plan {
 	for _, n := range b.nodes {
 		if needed[n] && n.alias == nil {
 			p.order = append(p.order, n)
+			if pl.fused[n] {
+				p.fused++ // exported: stored by its consumer's kernel
+			}
 		} else {
+			if live[n] && pl.fused[n] {
+				p.fused++
+			}
 			delete(p.dispatches, n)
 		}
 	}
 	return p
 }
 
-// add puts x in the kernel: each operand either fused (recursively) or read as a leaf. reserve is the
-// number of leaves the operands still to visit above x may need. atZero: x is one value, read by its
-// consumer as a scalar (Adam's 1 − β, the schedule's factors), so everything under it is read at 0.
-func (f *fusion) add(x *node, reserve int, atZero bool, reads map[*node]int, fused map[*node]bool) {
+// add puts x in f's kernel: each operand either computed in it (recursively) or read as a leaf.
+// reserve is the number of buffers the operands still to visit above x may need. atZero: x is one
+// value its consumer reads as a scalar (Adam's 1 − β), so everything under it is read at index 0.
+// dup: x is a single value recomputed here though other kernels read it too: nothing under it may
+// be marked fused (its own kernel may still be needed).
+func (pl *planner) add(f *fusion, x *node, reserve int, atZero, dup bool) {
 	e := x.ew
 	args := make([]string, len(x.inputs))
 	for k, o := range x.inputs {
 		remaining := reserve + len(x.inputs) - k - 1
-		sameIndex := e.modes[k] == same && o.shape.Size() == x.shape.Size()
-		oneValue := o.shape.Size() == 1 && (atZero || e.modes[k] == scalar)
-		if o.ew != nil && (sameIndex || oneValue) && reads[o] == 1 && !fused[o] {
-			saveMembers, saveLeaves := len(f.members), len(f.leaves)
-			fused[o] = true
-			f.add(o, remaining, atZero || oneValue && !sameIndex, reads, fused)
-			if len(f.leaves)+remaining <= maxFusedInputs {
-				args[k] = fmt.Sprintf("v%d", o.id)
-				continue
-			}
-			for _, m := range f.members[saveMembers:] { // too many inputs: undo, read o from its buffer
-				delete(fused, m)
-				delete(f.args, m)
-			}
-			delete(fused, o)
-			f.members, f.leaves = f.members[:saveMembers], f.leaves[:saveLeaves]
+		if lit, ok := literal(o); ok && (atZero || e.modes[k] != general) {
+			args[k] = lit // a single constant: in the source, no buffer
+			continue
+		}
+		if pl.tryFuse(f, x, k, o, remaining, atZero, dup) {
+			args[k] = fmt.Sprintf("v%d", o.id)
+			continue
 		}
 		if atZero {
 			args[k] = f.leafRead(leaf{n: o, mode: scalar, typ: e.inTypes[k]})
@@ -153,6 +185,10 @@ func (f *fusion) add(x *node, reserve int, atZero bool, reads map[*node]int, fus
 			// A transpose or broadcast read through: its source, at the view's strides.
 			l := leaf{n: v.src, mode: general, strides: v.strides, typ: e.inTypes[k]}
 			if v.src.shape.Size() == 1 {
+				if lit, ok := literal(v.src); ok {
+					args[k] = lit
+					continue
+				}
 				l = leaf{n: v.src, mode: scalar, typ: e.inTypes[k]}
 			}
 			args[k] = f.leafRead(l)
@@ -162,6 +198,79 @@ func (f *fusion) add(x *node, reserve int, atZero bool, reads map[*node]int, fus
 	}
 	f.members = append(f.members, x)
 	f.args[x] = args
+}
+
+// tryFuse computes operand k of x, o, inside f's kernel if the rules allow and the buffers fit.
+func (pl *planner) tryFuse(f *fusion, x *node, k int, o *node, remaining int, atZero, dup bool) bool {
+	for _, m := range f.members { // already computed here (read twice: Mul(x, x))
+		if m == o {
+			return true
+		}
+	}
+	if o.ew == nil || pl.fused[o] || (pl.static[o] && !pl.static[f.root] && o.shape.Size() > 1) {
+		return false // static values stay in their buffers, computed once (single ones are recomputed)
+	}
+	sameIndex := x.ew.modes[k] == same && o.shape.Size() == x.shape.Size() && !atZero
+	oneValue := o.shape.Size() == 1 && (atZero || x.ew.modes[k] == scalar || sameIndex)
+	sole, later := true, true // x is o's only reader; every other reader runs after the root's kernel
+	for _, id := range pl.readers[o] {
+		if id != x.id {
+			sole = false
+			if id <= f.root.id {
+				later = false
+			}
+		}
+	}
+	var export, dupHere bool
+	switch {
+	case !(sameIndex || oneValue):
+		return false
+	case sole && !dup:
+	case oneValue:
+		dupHere = true
+	case sameIndex && later && !dup && o.shape.Size() == f.root.shape.Size():
+		export = true
+	default:
+		return false
+	}
+	saveMembers, saveLeaves, saveExports, saveJournal := len(f.members), len(f.leaves), len(f.exports), len(pl.journal)
+	if !dup && !dupHere {
+		pl.fused[o] = true
+		pl.journal = append(pl.journal, o)
+	}
+	if export {
+		f.exports = append(f.exports, o)
+		pl.exported[o] = f.root
+	}
+	pl.add(f, o, remaining, atZero || (oneValue && !sameIndex), dup || dupHere)
+	if len(f.leaves)+len(f.exports)+remaining <= pl.maxBuffers {
+		return true
+	}
+	// Too many buffers: undo, and read o from its buffer.
+	for _, m := range pl.journal[saveJournal:] {
+		delete(pl.fused, m)
+		delete(pl.exported, m)
+	}
+	for _, m := range f.members[saveMembers:] {
+		delete(f.args, m)
+	}
+	pl.journal = pl.journal[:saveJournal]
+	f.members, f.leaves, f.exports = f.members[:saveMembers], f.leaves[:saveLeaves], f.exports[:saveExports]
+	return false
+}
+
+// literal is the WGSL of a single constant value (its bits, so it is exact).
+func literal(n *node) (string, bool) {
+	n = n.storage()
+	if n.constant == nil || len(n.constant) != 4 {
+		return "", false
+	}
+	w := uint32(n.constant[0]) | uint32(n.constant[1])<<8 | uint32(n.constant[2])<<16 | uint32(n.constant[3])<<24
+	t, err := deviceType(n.shape.DType)
+	if err != nil || t == "" {
+		return "", false
+	}
+	return fmt.Sprintf("bitcast<%s>(0x%08xu)", t, w), true
 }
 
 // leafRead returns the WGSL reading a leaf at invocation i, binding the leaf once.
@@ -186,8 +295,9 @@ func (f *fusion) leafRead(l leaf) string {
 	return fmt.Sprintf("in%d[at%d]", k, k) // at<k>: computed once at the top of the kernel
 }
 
-// dispatch is the fused kernel: one function per member, called in graph order.
-func (f *fusion) dispatch(root *node) dispatch {
+// dispatch is the fused kernel: one function per member, called in graph order, then the stores.
+func (f *fusion) dispatch() dispatch {
+	root := f.root
 	var helpers, body strings.Builder
 	names := []string{"x", "y", "z"}
 	reads := make([]*node, len(f.leaves))
@@ -222,7 +332,12 @@ func (f *fusion) dispatch(root *node) dispatch {
 		fmt.Fprintf(&helpers, "fn f%d(%s) -> %s { return %s; }\n", m.id, strings.Join(sig, ", "), m.ew.outType, m.ew.expr)
 		fmt.Fprintf(&body, "  let v%d = f%d(%s);\n", m.id, m.id, strings.Join(f.args[m], ", "))
 	}
+	exportTypes := make([]string, len(f.exports))
+	for j, x := range f.exports {
+		exportTypes[j] = x.ew.outType
+		fmt.Fprintf(&body, "  out%d[i] = v%d;\n", j+1, x.id)
+	}
 	fmt.Fprintf(&body, "  out[i] = v%d;", root.id)
-	return dispatch{source: kernelSource(root.ew.outType, types, helpers.String(), body.String()), reads: reads,
-		params: u32s(root.shape.Size()), threads: root.shape.Size()}
+	return dispatch{source: kernelSourceWrites(root.ew.outType, exportTypes, types, helpers.String(), body.String()),
+		writes: f.exports, reads: reads, params: u32s(root.shape.Size()), threads: root.shape.Size()}
 }

@@ -33,12 +33,21 @@ fn divc(r: u32, d: u32, inv: f32) -> u32 {
 // kernelSource assembles a kernel: the output binding (atomic for scatter-adds), one read binding per
 // input type, the parameter block, helper functions and the body, which sees the invocation index i.
 func kernelSource(outType string, inTypes []string, helpers, body string) string {
+	return kernelSourceWrites(outType, nil, inTypes, helpers, body)
+}
+
+// kernelSourceWrites is kernelSource with more outputs (out1, out2, …), bound after out.
+func kernelSourceWrites(outType string, writeTypes, inTypes []string, helpers, body string) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "@group(0) @binding(0) var<storage, read_write> out: array<%s>;\n", outType)
-	for k, t := range inTypes {
-		fmt.Fprintf(&s, "@group(0) @binding(%d) var<storage, read> in%d: array<%s>;\n", k+1, k, t)
+	for k, t := range writeTypes {
+		fmt.Fprintf(&s, "@group(0) @binding(%d) var<storage, read_write> out%d: array<%s>;\n", k+1, k+1, t)
 	}
-	fmt.Fprintf(&s, "@group(0) @binding(%d) var<storage, read> p: array<u32>;\n", len(inTypes)+1)
+	w := len(writeTypes)
+	for k, t := range inTypes {
+		fmt.Fprintf(&s, "@group(0) @binding(%d) var<storage, read> in%d: array<%s>;\n", w+k+1, k, t)
+	}
+	fmt.Fprintf(&s, "@group(0) @binding(%d) var<storage, read> p: array<u32>;\n", w+len(inTypes)+1)
 	s.WriteString(divcHelper)
 	s.WriteString(helpers)
 	fmt.Fprintf(&s, `
@@ -218,6 +227,33 @@ func copyWriteSource(t string, dims, strides []int, offset int) string {
 	return kernelSource(t, []string{t}, "", b.String())
 }
 
+// concatSource joins operands along an axis in one pass over the output: with the output seen as
+// [outer, axis, inner], value (o, a, j) comes from the operand whose range along the axis holds a.
+func concatSource(t string, operands, outer, axis, inner int, dims []int) string {
+	var b strings.Builder
+	c := coordinates(&b, "i", "c", []int{outer, axis, inner}, outer*axis*inner)
+	at := 0
+	for k, d := range dims {
+		var cond string // if (a < end0) {…} else if (a < end1) {…} … else {…}
+		switch {
+		case k == len(dims)-1 && k > 0:
+			cond = "else "
+		case k == len(dims)-1:
+		case k > 0:
+			cond = fmt.Sprintf("else if (%s < %du) ", c[1], at+d)
+		default:
+			cond = fmt.Sprintf("if (%s < %du) ", c[1], at+d)
+		}
+		fmt.Fprintf(&b, "  %s{ out[i] = in%d[%s * %du + (%s - %du) * %du + %s]; }\n", cond, k, c[0], d*inner, c[1], at, inner, c[2])
+		at += d
+	}
+	types := make([]string, operands)
+	for k := range types {
+		types[k] = t
+	}
+	return kernelSource(t, types, "", b.String())
+}
+
 // iotaSource: out[i] = the coordinate of i along an axis of the given stride and dim.
 func iotaSource(t string, stride, dim, total int) string {
 	q := div("i", stride, total)
@@ -328,44 +364,83 @@ func scatterAddSource(t, idxT string, ix indexing) string {
 // block of the output with its accumulators in registers. No workgroup memory or barriers: on
 // SwiftShader a barrier suspends every invocation of the workgroup, and a 16×16 shared-memory tiled
 // kernel ran at 0.1 GFLOP/s. Loads past the edges are clamped to the last row or column (valid
-// memory, results discarded), so the inner loop has no branches.
-func matmulSource(t string, batch, m, n, k, aStride, bStride int) string {
+// memory, results discarded) and stores are unrolled, with bounds checks only where m or n is not a
+// multiple of 4. With splits > 1 the contraction is cut into that many chunks of kChunk, each
+// written to its own [batch, m, n] slab of the output (summed by a reduction after): a product with
+// few outputs and a long contraction (a kernel's gradient, summed over every position of a batch)
+// would otherwise run on a handful of invocations.
+func matmulSource(t string, batch, m, n, k, aStride, bStride, splits, kChunk int) string {
 	mb, nb := (m+3)/4, (n+3)/4
-	total := batch * mb * nb
+	total := splits * batch * mb * nb
 	var b strings.Builder
 	fmt.Fprintf(&b, "  let blocks = %s;\n", div("i", nb, total))
 	fmt.Fprintf(&b, "  let c0 = (i - blocks * %du) * 4u;\n", nb)
-	fmt.Fprintf(&b, "  let batch = %s;\n", div("blocks", mb, total))
-	fmt.Fprintf(&b, "  let r0 = (blocks - batch * %du) * 4u;\n", mb)
+	fmt.Fprintf(&b, "  let slab = %s;\n", div("blocks", mb, total))
+	fmt.Fprintf(&b, "  let r0 = (blocks - slab * %du) * 4u;\n", mb)
+	if splits > 1 {
+		fmt.Fprintf(&b, "  let split = %s;\n  let batch = slab - split * %du;\n", div("slab", batch, total), batch)
+		fmt.Fprintf(&b, "  let q0 = split * %du;\n  let q1 = min(q0 + %du, %du);\n", kChunk, kChunk, k)
+	} else {
+		fmt.Fprintf(&b, "  let batch = slab;\n  let q0 = 0u;\n  let q1 = %du;\n", k)
+	}
 	fmt.Fprintf(&b, "  let ab = batch * %du;\n  let bb = batch * %du;\n", aStride, bStride)
 	for r := range 4 {
-		fmt.Fprintf(&b, "  let a%d = ab + min(r0 + %du, %du) * %du;\n", r, r, m-1, k)
+		if m%4 == 0 {
+			fmt.Fprintf(&b, "  let a%d = ab + (r0 + %du) * %du;\n", r, r, k)
+		} else {
+			fmt.Fprintf(&b, "  let a%d = ab + min(r0 + %du, %du) * %du;\n", r, r, m-1, k)
+		}
 	}
 	for c := range 4 {
-		fmt.Fprintf(&b, "  let b%d = bb + min(c0 + %du, %du);\n", c, c, n-1)
+		if n%4 == 0 {
+			fmt.Fprintf(&b, "  let b%d = bb + c0 + %du;\n", c, c)
+		} else {
+			fmt.Fprintf(&b, "  let b%d = bb + min(c0 + %du, %du);\n", c, c, n-1)
+		}
 	}
 	fmt.Fprintf(&b, `  var acc0 = vec4<%[1]s>();
   var acc1 = vec4<%[1]s>();
   var acc2 = vec4<%[1]s>();
   var acc3 = vec4<%[1]s>();
-  for (var q = 0u; q < %[2]du; q++) {
-    let row = q * %[3]du;
+  for (var q = q0; q < q1; q++) {
+    let row = q * %[2]du;
     let bv = vec4<%[1]s>(in1[b0 + row], in1[b1 + row], in1[b2 + row], in1[b3 + row]);
     acc0 += in0[a0 + q] * bv;
     acc1 += in0[a1 + q] * bv;
     acc2 += in0[a2 + q] * bv;
     acc3 += in0[a3 + q] * bv;
   }
-  let ob = batch * %[4]du;
-  let rows = array<vec4<%[1]s>, 4>(acc0, acc1, acc2, acc3);
-  for (var dr = 0u; dr < 4u; dr++) {
-    let r = r0 + dr;
-    if (r >= %[5]du) { break; }
-    for (var dc = 0u; dc < 4u; dc++) {
-      if (c0 + dc < %[3]du) { out[ob + r * %[3]du + c0 + dc] = rows[dr][dc]; }
-    }
-  }`, t, k, n, m*n, m)
+  let ob = slab * %[3]du + r0 * %[2]du + c0;
+`, t, n, m*n)
+	lanes := "xyzw"
+	for r := range 4 {
+		for c := range 4 {
+			var cond []string
+			if m%4 != 0 {
+				cond = append(cond, fmt.Sprintf("r0 + %du < %du", r, m))
+			}
+			if n%4 != 0 {
+				cond = append(cond, fmt.Sprintf("c0 + %du < %du", c, n))
+			}
+			store := fmt.Sprintf("out[ob + %du] = acc%d.%c;", r*n+c, r, lanes[c])
+			if len(cond) > 0 {
+				store = fmt.Sprintf("if (%s) { %s }", strings.Join(cond, " && "), store)
+			}
+			fmt.Fprintf(&b, "  %s\n", store)
+		}
+	}
 	return kernelSource(t, []string{t, t}, "", b.String())
+}
+
+// matmulSplits chooses how many chunks to cut a contraction of k into, for blocks invocations.
+func matmulSplits(blocks, k int) (splits, kChunk int) {
+	const enough, minChunk = 1024, 64 // invocations that keep the device busy; the least work per one
+	if blocks >= enough || k < 2*minChunk {
+		return 1, k
+	}
+	splits = min((enough+blocks-1)/blocks, k/minChunk)
+	kChunk = (k + splits - 1) / splits
+	return (k + kChunk - 1) / kChunk, kChunk
 }
 
 // pcgHelper is the PCG hash (O'Neill; Jarzynski & Olano 2020): a good 32-bit mix in a few operations.

@@ -92,6 +92,8 @@ func opCases() []opCase {
 			fn: func(in []*Node) *Node { return ConvertDType(ArgMax(in[0], -1), dtypes.Float32) }},
 		{name: "Dot [37×53]·[53×19]", inputs: []shapes.Shape{f32(37, 53), f32(53, 19)}, tol: tolProducts,
 			fn: func(in []*Node) *Node { return Dot(in[0], in[1]) }},
+		{name: "Dot with a long contraction (split in chunks) [9×3000]·[3000×7]", inputs: []shapes.Shape{f32(9, 3000), f32(3000, 7)}, tol: tolProducts,
+			fn: func(in []*Node) *Node { return Dot(in[0], in[1]) }},
 		{name: "Einsum batched, transposed operands", inputs: []shapes.Shape{f32(3, 20, 17), f32(3, 9, 20)}, tol: tolProducts,
 			fn: func(in []*Node) *Node { return Einsum("bki,bjk->bij", in[0], in[1]) }},
 		{name: "Gather rows", inputs: []shapes.Shape{f32(10, 6), i32(7, 1)}, intRange: 10,

@@ -140,6 +140,17 @@ func (b *Builder) Concatenate(axis int, operands ...backends.Op) (backends.Op, e
 	if err != nil {
 		return nil, err
 	}
+	if len(ns) <= maxFusedInputs {
+		// One dispatch over the output, each value taken from the operand its coordinate falls in.
+		outer, inner := product(shape.Dimensions[:axis]), product(shape.Dimensions[axis+1:])
+		dims := make([]int, len(ns))
+		for k, n := range ns {
+			dims[k] = n.shape.Dimensions[axis]
+		}
+		out.dispatches = []dispatch{{source: concatSource(t, len(ns), outer, shape.Dimensions[axis], inner, dims),
+			reads: ns, params: u32s(shape.Size()), threads: shape.Size()}}
+		return out, nil
+	}
 	outStrides := strides(shape.Dimensions)
 	at := 0
 	for _, n := range ns {
@@ -535,19 +546,30 @@ func (b *Builder) DotGeneral(lhs backends.Op, lhsContractingAxes, lhsBatchAxes [
 	if err != nil {
 		return nil, err
 	}
+	if B*M*N == 0 || K == 0 {
+		return nil, fmt.Errorf("webgpu DotGeneral: empty product %s·%s", l.shape, r.shape)
+	}
 	shape := shapes.Make(l.shape.DType, slices.Concat(batchDims, dimsOf(l.shape, lc), dimsOf(r.shape, rc))...)
-	out, err := b.add(backends.OpTypeDotGeneral, shape, lt, rt)
+	la, aStride := batchOperand(lt, len(batchDims), M*K)
+	rb, bStride := batchOperand(rt, len(batchDims), K*N)
+	splits, kChunk := matmulSplits(B*mb*nb, K)
+	if splits == 1 {
+		out, err := b.add(backends.OpTypeDotGeneral, shape, lt, rt)
+		if err != nil {
+			return nil, err
+		}
+		out.dispatches = []dispatch{{source: matmulSource(t, B, M, N, K, aStride, bStride, 1, K), reads: []*node{la, rb},
+			params: u32s(B * mb * nb), threads: B * mb * nb}}
+		return out, nil
+	}
+	partial, err := b.add(backends.OpTypeDotGeneral, shapes.Make(shape.DType, append([]int{splits}, shape.Dimensions...)...), lt, rt)
 	if err != nil {
 		return nil, err
 	}
-	la, aStride := batchOperand(lt, len(batchDims), M*K)
-	rb, bStride := batchOperand(rt, len(batchDims), K*N)
-	out.dispatches = []dispatch{{source: matmulSource(t, B, M, N, K, aStride, bStride), reads: []*node{la, rb},
-		params: u32s(B * mb * nb), threads: B * mb * nb}}
-	if shape.Size() == 0 || K == 0 {
-		return nil, fmt.Errorf("webgpu DotGeneral: empty product %s·%s", l.shape, r.shape)
-	}
-	return out, nil
+	n := splits * B * mb * nb
+	partial.dispatches = []dispatch{{source: matmulSource(t, B, M, N, K, aStride, bStride, splits, kChunk), reads: []*node{la, rb},
+		params: u32s(n), threads: n}}
+	return b.reduce(backends.OpTypeReduceSum, partial, []int{0})
 }
 
 // batchOperand is what a batched product reads for operand n and the stride between its batches: a
