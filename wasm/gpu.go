@@ -37,6 +37,7 @@ type gpuCheckResult struct {
 	Train    *webgpu.TrainReport   `json:"train,omitempty"`
 	TrainErr string                `json:"trainError,omitempty"`
 	Profile  []webgpu.ProfileEntry `json:"profile,omitempty"`
+	Graphs   []webgpu.GraphStats   `json:"graphs"`
 }
 
 func checkGPU(gpu *webgpu.Backend, engine backends.Backend, svc *service.Service, spec gpuCheckSpec) (gpuCheckResult, error) {
@@ -77,5 +78,6 @@ func checkGPU(gpu *webgpu.Backend, engine backends.Backend, svc *service.Service
 	} else {
 		r.Train = &tr
 	}
+	r.Graphs = webgpu.Compiled()
 	return r, nil
 }

@@ -215,6 +215,10 @@ func (g *webGPU) compile(b *Builder, outputs []*node) (backends.Executable, erro
 		}
 	}
 	e.dispatches = list
+	compiledMu.Lock()
+	compiled = append(compiled, GraphStats{Name: b.name, Nodes: len(b.nodes), Dispatches: list.Length(), Static: once.Length(),
+		Fused: pl.fused, Pipelines: len(g.pipelines), StorageBuffers: g.d.storageBuffers})
+	compiledMu.Unlock()
 	if once.Length() > 0 {
 		enc := g.d.dev.Call("createCommandEncoder")
 		runPass().Invoke(enc, once)
@@ -401,4 +405,27 @@ func (e *executable) profile(enc js.Value) error {
 		profileMu.Unlock()
 	}
 	return nil
+}
+
+// GraphStats is what Compile made of one graph.
+type GraphStats struct {
+	Name           string `json:"name"`
+	Nodes          int    `json:"nodes"`
+	Dispatches     int    `json:"dispatches"` // per execution
+	Static         int    `json:"static"`     // run once, at compile time
+	Fused          int    `json:"fused"`      // nodes computed inside another node's kernel
+	Pipelines      int    `json:"pipelines"`  // on the device so far (shared by graphs)
+	StorageBuffers int    `json:"storageBuffers"`
+}
+
+var (
+	compiledMu sync.Mutex
+	compiled   []GraphStats
+)
+
+// Compiled lists the graphs compiled so far, in order.
+func Compiled() []GraphStats {
+	compiledMu.Lock()
+	defer compiledMu.Unlock()
+	return slices.Clone(compiled)
 }
