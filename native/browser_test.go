@@ -149,7 +149,12 @@ func TestBrowser(t *testing.T) {
 		}](b, `window.mnistzipPage.state.training.probes`)
 		gap := num(`window.mnistzipPage.state.gaps.training`)
 		ms := num(`window.mnistzipPage.state.training.last.msPerStep`)
-		t.Logf("tiny CNN, 125 steps of 32: %.0f ms/step; test probes %+v; longest frame gap %.0f ms", ms, probes, gap)
+		t.Logf("tiny CNN on %s, 125 steps of 32: %.0f ms/step; test probes %+v; longest frame gap %.0f ms",
+			b.str(`window.mnistzipPage.state.training.spec.backend || "the wasm engine"`), ms, probes, gap)
+		// Headless Chromium here has a WebGPU adapter (SwiftShader): the page offers it first and uses it.
+		if !eval(`window.mnistzipPage.state.training.spec.backend === "webgpu" && document.getElementById("tdevice").options[0].textContent.startsWith("WebGPU")`) {
+			t.Errorf("the page did not train on WebGPU (device menu: %s)", b.str(`document.getElementById("tdevice").textContent`))
+		}
 		if len(probes) != 4 || probes[3].N != 10000 || !probes[3].EpochEnd || !(probes[3].Accuracy > probes[0].Accuracy && probes[3].Accuracy > 0.8) {
 			t.Errorf("test accuracy did not rise as probed: %+v", probes)
 		}
@@ -168,8 +173,8 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("the trained model calls test digit 0 (a %v) a %v", label, got)
 		}
 		shot("train")
-		// Stop a long run after a few steps, resume it, stop again.
-		eval(`document.getElementById("tepochs").value = 2; document.getElementById("tstart").click(); true`)
+		// Stop a long run after a few steps, resume it, stop again: on the wasm engine this time.
+		eval(`document.getElementById("tdevice").value = ""; document.getElementById("tepochs").value = 2; document.getElementById("tstart").click(); true`)
 		waitFor("some steps", `(window.mnistzipPage.state.training?.losses?.length ?? 0) >= 5 && !window.mnistzipPage.state.training.done`, time.Minute)
 		eval(`document.getElementById("tstop").click(); true`)
 		waitFor("stopped", `window.mnistzipPage.state.training.done === true`, time.Minute)

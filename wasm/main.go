@@ -24,6 +24,8 @@
 //	mnistzip.train(name, spec, images, labels, onProgress) → Promise of {…info, stopped, calibration}; spec: service.TrainSpec
 //	                                          (images and labels may be null when spec.data names a split)
 //	mnistzip.stop()                         → ends a running train within one step (spec.resume continues it)
+//	mnistzip.webgpu()                       → Promise of the WebGPU adapter {vendor, architecture, …}; spec.backend
+//	                                          "webgpu" then trains on it (rejected without WebGPU)
 //	mnistzip.gpuCheck({size, steps, engineSteps, compare}) → Promise of {adapter, ops, gradient, train}: the WebGPU
 //	                                          backend's ops against the engine's, its gradients by finite differences,
 //	                                          the CNN trained on it (needs the train and test splits; rejected without WebGPU)
@@ -47,6 +49,7 @@ import (
 	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/codecmodel"
 	"github.com/mnistzip/mnistzip/graphs/service"
+	"github.com/mnistzip/mnistzip/graphs/webgpu"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
@@ -233,6 +236,16 @@ func main() {
 				time.Sleep(time.Millisecond)
 			})
 			return toJS(res), err
+		}), nil
+	})
+	def("webgpu", func([]js.Value) (any, error) {
+		return promise(func() (any, error) {
+			gpu, err := openGPU()
+			if err != nil {
+				return nil, err
+			}
+			svc.AddTrainBackend(webgpu.BackendName, gpu)
+			return toJS(gpu.Adapter()), nil
 		}), nil
 	})
 	def("gpuCheck", func(a []js.Value) (any, error) {

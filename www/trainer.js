@@ -7,8 +7,19 @@ function trainSpec(resume) {
   const classifier = $("tmodel").selectedOptions[0]?.dataset.family === "classifier";
   const batch = +$("tbatch").value;
   return { model, size, epochs: +$("tepochs").value, batch, lr: +$("tlr").value, schedule: "cosine", seed: 1, val: 5000,
-    data: "train", test: classifier ? "test" : "", probeEvery: Math.max(20, Math.round(6400 / batch)), probeSize: 1000, resume };
+    data: "train", test: classifier ? "test" : "", probeEvery: Math.max(20, Math.round(6400 / batch)), probeSize: 1000, resume,
+    backend: $("tdevice").value };
 }
+// WebGPU, when the browser gives an adapter: offered first, and chosen. (Headless Chromium here has
+// SwiftShader, WebGPU on the CPU; a visitor's GPU is what it is for.)
+state.webgpu = call("webgpu").then((adapter) => {
+  const o = document.createElement("option");
+  o.value = "webgpu";
+  o.textContent = `WebGPU (${[adapter.vendor, adapter.architecture].filter(Boolean).join(" / ") || "GPU"})`;
+  $("tdevice").prepend(o);
+  $("tdevice").value = "webgpu";
+  return adapter;
+}, (e) => ({ error: e.message }));
 $("tstart").onclick = () => train(false);
 $("tresume").onclick = () => train(true);
 window.mnistzipPage.trainWith = (overrides) => train(false, overrides); // tests: shorter runs
@@ -47,7 +58,7 @@ async function train(resume, overrides = {}) {
         setBar("tprogress", p.done / total);
         const eta = (total - p.done) * p.seconds / Math.max(1, p.done);
         const acc = run.probes.at(-1);
-        $("tstatus").textContent = `epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}: loss ${p.loss.toFixed(4)}, ` +
+        $("tstatus").textContent = `${spec.backend === "webgpu" ? "WebGPU" : "wasm engine"}: epoch ${p.epoch}/${p.epochs}, step ${p.step}/${p.steps}: loss ${p.loss.toFixed(4)}, ` +
           `${p.samplesPerSec.toFixed(0)} digits/s, ${fmtTime(p.seconds)} trained, about ${fmtTime(eta)} to go` +
           (acc ? `; test accuracy ${(100 * acc.accuracy).toFixed(2)}% (${acc.n.toLocaleString()} digits, step ${acc.done})` : "");
       } else if (p.valLoss) {

@@ -26,6 +26,8 @@ type Service struct {
 	stop    atomic.Bool
 	// stopped is the state of the last training run Stop ended, for TrainSpec.Resume.
 	stopped *stoppedRun
+	// trainers are more backends a training run may choose (TrainSpec.Backend): the browser's GPU.
+	trainers map[string]backends.Backend
 }
 
 type loaded struct {
@@ -37,6 +39,31 @@ type loaded struct {
 // New returns a service running its graphs on backend.
 func New(backend backends.Backend) *Service {
 	return &Service{backend: backend, models: map[string]*loaded{}, splits: map[string]*split{}}
+}
+
+// AddTrainBackend makes backend available to training runs as spec.Backend = name (the host opens
+// it: the page's WebGPU device). Evaluation, probes and calibration stay on the service's backend.
+func (s *Service) AddTrainBackend(name string, backend backends.Backend) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.trainers == nil {
+		s.trainers = map[string]backends.Backend{}
+	}
+	s.trainers[name] = backend
+}
+
+// trainBackend is the backend spec.Backend names ("": the service's own).
+func (s *Service) trainBackend(name string) (backends.Backend, error) {
+	if name == "" {
+		return s.backend, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.trainers[name]
+	if !ok {
+		return nil, fmt.Errorf("no training backend %q here (the page adds \"webgpu\" when the browser has a WebGPU adapter)", name)
+	}
+	return b, nil
 }
 
 // Info describes a loaded model.

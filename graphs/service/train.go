@@ -38,6 +38,8 @@ type TrainSpec struct {
 	// Resume continues the run Stop ended, from the step it stopped at (the rest of the spec must
 	// be that run's).
 	Resume bool `json:"resume,omitempty"`
+	// Backend trains on a backend the host added (AddTrainBackend: "webgpu"); "": the service's.
+	Backend string `json:"backend,omitempty"`
 }
 
 // Progress is one training report: after every step, after each epoch's validation (ValLoss), and
@@ -124,6 +126,10 @@ func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []
 	if err != nil {
 		return TrainResult{}, err
 	}
+	trainOn, err := s.trainBackend(spec.Backend)
+	if err != nil {
+		return TrainResult{}, err
+	}
 	n := data.N
 	m, err := zoo.Lookup(spec.Model)
 	if err != nil {
@@ -169,7 +175,7 @@ func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []
 	}
 	opt := training.Options{Epochs: spec.Epochs, Batch: spec.Batch, LR: spec.LR, Schedule: spec.Schedule, Seed: spec.Seed,
 		ValSize: spec.Val, Limit: spec.Limit, MaxSteps: spec.MaxSteps, Stop: func() bool { return s.stop.Load() },
-		Command: fmt.Sprintf("browser: %+v", spec), Backend: "go (wasm)"}
+		Command: fmt.Sprintf("browser: %+v", spec), Backend: trainOn.Name() + " (browser)"}
 	if opt.LR <= 0 {
 		opt.LR = 1e-3
 	}
@@ -213,7 +219,7 @@ func (s *Service) Train(name string, spec TrainSpec, images []float32, labels []
 	}
 	start := time.Now()
 	stepsPerEpoch := trainData.N / max(1, spec.Batch)
-	res, runErr := training.Run(s.backend, task, trainData, val, opt, func(p training.Progress) {
+	res, runErr := training.Run(trainOn, task, trainData, val, opt, func(p training.Progress) {
 		stepSeconds := float64(spec.Batch) / math.Max(p.SamplesPerSec, 1e-9)
 		seconds += stepSeconds
 		progress(Progress{Epoch: p.Epoch, Epochs: p.Epochs, Step: p.Step, Steps: p.StepsPerEpoch, Done: (p.Epoch-1)*stepsPerEpoch + p.Step,
