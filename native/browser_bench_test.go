@@ -20,12 +20,14 @@ type browserBenchResult struct {
 		Runtime  string  `json:"runtime"`
 		Ms       float64 `json:"ms"`
 		Steps    int     `json:"steps"`
+		Note     string  `json:"note"`
 		Error    string  `json:"error"`
 	} `json:"rows"`
 }
 
 // TestBrowserBench times the same small models in one headless Chromium: mnistzip's wasm in a Web
-// Worker (as the demo page runs it) and TensorFlow.js on its cpu and wasm backends. `make bench`
+// Worker (as the demo page runs it) and on its WebGPU backend, and TensorFlow.js on its webgpu, wasm and
+// cpu backends. `make bench`
 // installs TensorFlow.js (npm, never in make test), sets MNISTZIP_BROWSER_BENCH=1 and runs it; the
 // table goes to stdout and build/bench/browser.{json,md}.
 func TestBrowserBench(t *testing.T) {
@@ -45,23 +47,34 @@ func TestBrowserBench(t *testing.T) {
 	if err := json.Unmarshal([]byte(raw), &res); err != nil {
 		t.Fatal(err)
 	}
-	ours := map[string]float64{}
+	ours, gpu := map[string]float64{}, map[string]float64{}
 	for _, r := range res.Rows {
 		if r.Runtime == "mnistzip wasm" && r.Error == "" {
 			ours[r.Workload] = r.Ms
 		}
+		if r.Runtime == "mnistzip WebGPU" && r.Error == "" {
+			gpu[r.Workload] = r.Ms
+		}
+	}
+	ratio := func(ms, to float64) string {
+		if to == 0 {
+			return ""
+		}
+		return fmt.Sprintf("%.2f", ms/to)
 	}
 	var md strings.Builder
-	fmt.Fprintf(&md, "| workload | runtime | ms | × mnistzip |\n|---|---|---|---|\n")
+	fmt.Fprintf(&md, "| workload | runtime | ms | × mnistzip wasm | × mnistzip WebGPU |\n|---|---|---|---|---|\n")
 	for _, r := range res.Rows {
-		switch {
-		case r.Error != "":
-			fmt.Fprintf(&md, "| %s | %s | cannot: %s | |\n", r.Workload, r.Runtime, r.Error)
-		case r.Runtime == "mnistzip wasm":
-			fmt.Fprintf(&md, "| %s | %s | %.1f (median of %d) | 1 |\n", r.Workload, r.Runtime, r.Ms, r.Steps)
-		default:
-			fmt.Fprintf(&md, "| %s | %s | %.1f (median of %d) | %.2f |\n", r.Workload, r.Runtime, r.Ms, r.Steps, r.Ms/ours[r.Workload])
+		note := ""
+		if r.Note != "" {
+			note = "; " + r.Note
 		}
+		if r.Error != "" {
+			fmt.Fprintf(&md, "| %s | %s | cannot: %s | | |\n", r.Workload, r.Runtime, r.Error)
+			continue
+		}
+		fmt.Fprintf(&md, "| %s | %s | %.1f (median of %d%s) | %s | %s |\n", r.Workload, r.Runtime, r.Ms, r.Steps, note,
+			ratio(r.Ms, ours[r.Workload]), ratio(r.Ms, gpu[r.Workload]))
 	}
 	// The demo page itself: from the end of a drawn stroke, and from a pasted test digit, to the
 	// calibrated prediction on screen (the page's own timer, toMNIST included).
@@ -97,7 +110,7 @@ func TestBrowserBench(t *testing.T) {
 		ms := evalAs[[]float64](b, what.expr)
 		first := ms[0]
 		slices.Sort(ms)
-		fmt.Fprintf(&md, "| %s | mnistzip wasm | %.1f (median of %d; first %.1f, max %.1f) | |\n", what.name, ms[len(ms)/2], len(ms), first, ms[len(ms)-1])
+		fmt.Fprintf(&md, "| %s | mnistzip wasm | %.1f (median of %d; first %.1f, max %.1f) | | |\n", what.name, ms[len(ms)/2], len(ms), first, ms[len(ms)-1])
 	}
 	env, _ := json.Marshal(res.Env)
 	fmt.Fprintf(&md, "\n%s\n", env)
@@ -109,7 +122,7 @@ func TestBrowserBench(t *testing.T) {
 	if err := os.WriteFile("../build/bench/browser.md", []byte(md.String()), 0o644); err != nil {
 		t.Error(err)
 	}
-	if len(ours) != 3 {
+	if len(ours) != 5 || len(gpu) != 2 {
 		t.Errorf("mnistzip's own rows failed: %s", raw)
 	}
 	b.checkConsole()

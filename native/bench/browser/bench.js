@@ -43,10 +43,10 @@ function data(n) {
 
 // oursTrain trains one epoch of `steps` steps and takes the median gap between consecutive step
 // reports (the first step, which compiles the graph, is excluded).
-async function oursTrain(model, batch, steps) {
+async function oursTrain(model, batch, steps, { size = "", backend = "" } = {}) {
   const { images, labels } = data(batch * steps);
   const stamps = [];
-  await call("train", [`bench-${model}`, { model, epochs: 1, batch, lr: 1e-3, seed: 1, val: 0 }, images, labels],
+  await call("train", [`bench-${model}${size}`, { model, size, backend, epochs: 1, batch, lr: 1e-3, seed: 1, val: 0 }, images, labels],
     (p) => { if (p.step > 0) stamps.push(performance.now()); });
   const gaps = stamps.slice(1).map((t, i) => t - stamps[i]);
   return { ms: median(gaps), steps: gaps.length };
@@ -77,14 +77,17 @@ function tfDense() { // 784-512-32-512-784, sigmoid cross-entropy on logits (mni
   model.compile({ optimizer: tf.train.adam(1e-3), loss: (y, logits) => tf.losses.sigmoidCrossEntropy(y, logits) });
   return model;
 }
-function tfCNN() { // mnistzip's CNN: 5×5 conv 32 valid → relu → maxpool 2 → 5×5 conv 64 → relu → maxpool 2 → 128 → 10
+// mnistzip's CNN: 5×5 conv 32 valid → relu → maxpool 2 → 5×5 conv 64 → relu → maxpool 2 → 128 → 10;
+// tiny (the page's): 8, 16, 64.
+function tfCNN(tiny = false) {
+  const [f1, f2, dense] = tiny ? [8, 16, 64] : [32, 64, 128];
   const model = tf.sequential({ layers: [
-    tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 5, activation: "relu" }),
+    tf.layers.conv2d({ inputShape: [28, 28, 1], filters: f1, kernelSize: 5, activation: "relu" }),
     tf.layers.maxPooling2d({ poolSize: 2 }),
-    tf.layers.conv2d({ filters: 64, kernelSize: 5, activation: "relu" }),
+    tf.layers.conv2d({ filters: f2, kernelSize: 5, activation: "relu" }),
     tf.layers.maxPooling2d({ poolSize: 2 }),
     tf.layers.flatten(),
-    tf.layers.dense({ units: 128, activation: "relu" }),
+    tf.layers.dense({ units: dense, activation: "relu" }),
     tf.layers.dense({ units: 10 }),
   ] });
   model.compile({ optimizer: tf.train.adam(1e-3), loss: (y, logits) => tf.losses.softmaxCrossEntropy(y, logits) });
@@ -93,7 +96,7 @@ function tfCNN() { // mnistzip's CNN: 5×5 conv 32 valid → relu → maxpool 2 
 
 // tfTrain: one warm-up step, then steps until minMs has passed (at least one).
 async function tfTrain(kind, batch, minMs) {
-  const model = kind === "dense" ? tfDense() : tfCNN();
+  const model = kind === "dense" ? tfDense() : tfCNN(kind === "tiny");
   const { images, labels } = data(batch);
   const x = kind === "dense" ? tf.tensor2d(images, [batch, 784]) : tf.tensor4d(images, [batch, 28, 28, 1]);
   const y = kind === "dense" ? x : tf.oneHot(tf.tensor1d(labels, "int32"), 10);
@@ -113,8 +116,8 @@ async function tfTrain(kind, batch, minMs) {
   }
 }
 
-async function tfClassify() {
-  const model = tfCNN();
+async function tfClassify(tiny = false) {
+  const model = tfCNN(tiny);
   const x = tf.tensor4d(data(1).images, [1, 28, 28, 1]);
   const run = () => tf.tidy(() => tf.softmax(model.predict(x))).dataSync();
   try {
@@ -142,22 +145,49 @@ async function attempt(rows, workload, runtime, f) {
   log(`  ${JSON.stringify(rows.at(-1))}`);
 }
 
-window.runBench = async function ({ minMs = 5000, denseSteps = 12, cnnSteps = 8 } = {}) {
+const TINY = "tiny CNN (the page's), batch 32", TINY1 = "classify 1 digit (tiny CNN)";
+
+window.runBench = async function ({ minMs = 5000, denseSteps = 12, cnnSteps = 8, tinySteps = 40 } = {}) {
   const rows = [];
   const version = await ready;
+  // The page's CNN on the wasm engine and on mnistzip's WebGPU backend (when there is an adapter):
+  // training steps through the page's train call; one-digit inference timed inside the worker by
+  // gpuCheck (the GoMLX call and its read-back; the page adds a postMessage round trip).
+  await attempt(rows, TINY, "mnistzip wasm", () => oursTrain("cnn", 32, tinySteps, { size: "tiny" }));
+  let gpu = null;
+  await attempt(rows, TINY, "mnistzip WebGPU", async () => {
+    const adapter = await call("webgpu");
+    gpu = { adapter };
+    return oursTrain("cnn", 32, tinySteps, { size: "tiny", backend: "webgpu" });
+  });
+  if (gpu) {
+    await call("loadData", []);
+    const r = await call("gpuCheck", [{ size: "tiny", steps: 30, engineSteps: 10, compare: 100 }]);
+    rows.push({ workload: TINY1, runtime: "mnistzip wasm", ms: r.train.engineInferMs, steps: 20, note: "in the worker" });
+    rows.push({ workload: TINY1, runtime: "mnistzip WebGPU", ms: r.train.inferMs, steps: 20, note: "in the worker" });
+    gpu.ops = `${r.ops.filter((o) => o.ok).length}/${r.ops.length}`;
+  }
   await attempt(rows, "dense AE, batch 128", "mnistzip wasm", () => oursTrain("dense", 128, denseSteps));
   await attempt(rows, "CNN, batch 64", "mnistzip wasm", () => oursTrain("cnn", 64, cnnSteps));
   await attempt(rows, "classify 1 digit (CNN)", "mnistzip wasm", () => oursClassify("bench-cnn"));
   tf.wasm.setWasmPaths("/tfjs/tfjs-backend-wasm/dist/");
-  const env = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, crossOriginIsolated, mnistzip: version, tfjs: tf.version.tfjs };
-  for (const backend of ["cpu", "wasm"]) {
-    await tf.setBackend(backend);
-    await tf.ready();
+  const env = { userAgent: navigator.userAgent, hardwareConcurrency: navigator.hardwareConcurrency, crossOriginIsolated, mnistzip: version, tfjs: tf.version.tfjs, webgpu: gpu };
+  for (const backend of ["webgpu", "wasm", "cpu"]) {
+    const rt = `TensorFlow.js ${backend}`;
+    try {
+      if (!(await tf.setBackend(backend))) throw new Error(`TensorFlow.js has no ${backend} backend here`);
+      await tf.ready();
+    } catch (e) {
+      rows.push({ workload: TINY, runtime: rt, error: String(e.message || e).split("\n")[0] });
+      continue;
+    }
+    await attempt(rows, TINY, rt, () => tfTrain("tiny", 32, minMs));
+    await attempt(rows, TINY1, rt, () => tfClassify(true));
+    if (backend === "webgpu") continue; // the standard models below are the cpu/wasm comparison of make bench
     if (backend === "wasm") {
       env.tfjsWasmSIMD = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT");
       env.tfjsWasmThreads = await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT");
     }
-    const rt = `TensorFlow.js ${backend}`;
     await attempt(rows, "dense AE, batch 128", rt, () => tfTrain("dense", 128, minMs));
     await attempt(rows, "CNN, batch 64", rt, () => tfTrain("cnn", 64, minMs));
     await attempt(rows, "classify 1 digit (CNN)", rt, () => tfClassify());
