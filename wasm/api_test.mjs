@@ -56,6 +56,11 @@ await test("errors reach JavaScript as Error, never a dead worker", async () => 
   assert.deepEqual(models.map((m) => m.name), ["ae", "dae", "sparse", "vae", "subpixel", "dense", "cnn", "densenet", "capsnet"]);
   assert.deepEqual(models.filter((m) => m.train).map((m) => m.name), ["ae", "vae", "dense", "cnn"]);
   await assert.rejects(mz.train("sparse", { model: "sparse", epochs: 1, batch: 10, val: 0 }, images(10), new Int32Array(10), () => {}), /not trained in the browser/);
+  // Node has no WebGPU: the device is refused in one line, and a run asking for it is refused too.
+  await assert.rejects(mz.webgpu(), /no WebGPU in this browser/);
+  await assert.rejects(mz.gpuCheck({}), /no WebGPU in this browser/);
+  await assert.rejects(mz.train("cnn", { model: "cnn", size: "tiny", epochs: 1, batch: 10, val: 0, backend: "webgpu" }, images(10), new Int32Array(10), () => {}),
+    /no training backend "webgpu"/);
 });
 
 await test("train a dense autoencoder: loss falls, stop ends it within one step", async () => {

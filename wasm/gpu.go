@@ -38,6 +38,8 @@ type gpuCheckResult struct {
 	TrainErr string                `json:"trainError,omitempty"`
 	Profile  []webgpu.ProfileEntry `json:"profile,omitempty"`
 	Graphs   []webgpu.GraphStats   `json:"graphs"`
+	// DispatchMs is what one more dispatch in a graph costs on this device (webgpu.DispatchCost).
+	DispatchMs float64 `json:"dispatchMs"`
 }
 
 func checkGPU(gpu *webgpu.Backend, engine backends.Backend, svc *service.Service, spec gpuCheckSpec) (gpuCheckResult, error) {
@@ -79,5 +81,8 @@ func checkGPU(gpu *webgpu.Backend, engine backends.Backend, svc *service.Service
 		r.Train = &tr
 	}
 	r.Graphs = webgpu.Compiled()
+	if ms, err := webgpu.DispatchCost(gpu); err == nil {
+		r.DispatchMs = ms
+	}
 	return r, nil
 }

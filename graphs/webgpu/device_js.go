@@ -75,11 +75,11 @@ type AdapterInfo struct {
 // Open requests an adapter and a device; an error says why there is none (no navigator.gpu, no
 // adapter: the page then stays on the wasm engine).
 func Open() (*Device, error) {
-	gpu := js.Global().Get("navigator").Get("gpu")
-	if !gpu.Truthy() {
+	nav := js.Global().Get("navigator")
+	if !nav.Truthy() || !nav.Get("gpu").Truthy() {
 		return nil, errors.New("no WebGPU in this browser (navigator.gpu is missing)")
 	}
-	adapter, err := await(gpu.Call("requestAdapter"))
+	adapter, err := await(nav.Get("gpu").Call("requestAdapter"))
 	if err != nil {
 		return nil, fmt.Errorf("WebGPU adapter: %w", err)
 	}

@@ -7,15 +7,17 @@ import (
 	"github.com/gomlx/gomlx/backends"
 )
 
-// Fusion. On SwiftShader a dispatch costs about a millisecond whatever it computes (measured: a
-// training step of the tiny CNN spent ~80 ms in its kernels and ~140 ms between its ~140
-// dispatches), and most of a training step's dispatches were element-wise ops on a handful of values
-// (Adam's updates, the learning-rate schedule). So, at compile time, element-wise ops are computed
-// inside their consumer's kernel where they can be:
+// Fusion. A training step of the tiny CNN had ~330 dispatches, most of them element-wise ops, each
+// reading its operands from memory and writing its result back (Adam's update of one parameter was
+// ~15 of them). So, at compile time, element-wise ops are computed inside their consumer's kernel
+// where they can be:
 //   - a value read only by one element-wise consumer, over the same index, becomes registers;
 //   - a single value (a scalar) read by several is recomputed in each (a few flops);
 //   - a value also read later (a graph output, as Adam's moments are) is computed in the kernel and
 //     also stored from it, when every other reader runs after that kernel.
+// What it saves is memory traffic and kernel launches, not dispatch overhead, which is small:
+// DispatchCost measures 0.04 ms per extra dispatch on SwiftShader. Fusion and shape-specialised
+// kernels together took the step from 534 to ~150 ms; the 98 dispatches left cost ~4 ms of it.
 // A chain of element-wise ops, Adam's whole update of one parameter, becomes one kernel.
 
 // DefaultStorageBuffers is what WebGPU guarantees per shader stage: 8 storage buffers. A kernel binds

@@ -315,3 +315,38 @@ func Timing(reps int, f func() error) (time.Duration, error) {
 	}
 	return time.Since(start) / time.Duration(reps), nil
 }
+
+// DispatchCost measures what one more dispatch costs on backend: a chain of 65 reductions (each its
+// own kernel) against a single one, both read back, per extra dispatch.
+func DispatchCost(backend backends.Backend) (float64, error) {
+	chain := func(n int) func(in []*Node) *Node {
+		return func(in []*Node) *Node {
+			x := in[0]
+			for range n {
+				x = ReduceSum(Reshape(x, 8, 1), 1)
+			}
+			return x
+		}
+	}
+	x := tensors.FromFlatDataAndDimensions(make([]float32, 8), 8)
+	var ms [2]float64
+	for k, n := range []int{1, 65} {
+		exec, err := NewExec(backend, chain(n))
+		if err != nil {
+			return 0, err
+		}
+		d, err := Timing(20, func() error {
+			res, err := exec.Exec(x)
+			if err == nil {
+				_, err = floats(res[0])
+			}
+			return err
+		})
+		exec.Finalize()
+		if err != nil {
+			return 0, err
+		}
+		ms[k] = float64(d.Microseconds()) / 1000
+	}
+	return (ms[1] - ms[0]) / 64, nil
+}
