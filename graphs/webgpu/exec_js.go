@@ -368,39 +368,42 @@ func ProfileReport() []ProfileEntry {
 	return out
 }
 
-// profile submits what enc holds (the input copies), then each dispatch in a pass of its own, waiting
-// for each: the wait's own cost (a queue round trip) is in every entry.
+// profile submits what enc holds (the input copies), runs the whole pass once (the real results),
+// then times each dispatch alone: once, and profileRepeats+1 times in one pass; the difference per
+// repeat is its kernel time without the queue round trip. (Repeats recompute the same values, except
+// for scatter-adds and the RNG: a profiled run's results are not a real run's.)
 func (e *executable) profile(enc js.Value) error {
+	const profileRepeats = 8
 	g := e.g
+	runPass().Invoke(enc, e.dispatches)
 	g.d.queue.Call("submit", []any{enc.Call("finish")})
 	if err := g.d.Wait(); err != nil {
 		return err
 	}
-	// The round trip alone, to subtract: an empty submission and a wait.
-	start := time.Now()
-	for range 5 {
-		g.d.queue.Call("submit", []any{g.d.dev.Call("createCommandEncoder").Call("finish")})
-		if err := g.d.Wait(); err != nil {
-			return err
+	timed := func(d js.Value, times int) (time.Duration, error) {
+		list := js.Global().Get("Array").New()
+		for range times {
+			list.Call("push", d)
 		}
-	}
-	trip := time.Since(start) / 5
-	profileMu.Lock()
-	profileTime["(queue round trip, subtracted from each)"] += trip
-	profileRuns["(queue round trip, subtracted from each)"]++
-	profileMu.Unlock()
-	for i := range e.dispatches.Length() {
-		one := js.Global().Get("Array").New()
-		one.Call("push", e.dispatches.Index(i))
 		enc := g.d.dev.Call("createCommandEncoder")
-		runPass().Invoke(enc, one)
+		runPass().Invoke(enc, list)
 		start := time.Now()
 		g.d.queue.Call("submit", []any{enc.Call("finish")})
-		if err := g.d.Wait(); err != nil {
+		err := g.d.Wait()
+		return time.Since(start), err
+	}
+	for i := range e.dispatches.Length() {
+		d := e.dispatches.Index(i)
+		one, err := timed(d, 1)
+		if err != nil {
+			return err
+		}
+		many, err := timed(d, profileRepeats+1)
+		if err != nil {
 			return err
 		}
 		profileMu.Lock()
-		profileTime[e.labels[i]] += time.Since(start) - trip
+		profileTime[e.labels[i]] += max(0, many-one) / profileRepeats
 		profileRuns[e.labels[i]]++
 		profileMu.Unlock()
 	}

@@ -359,17 +359,28 @@ func scatterAddSource(t, idxT string, ix indexing) string {
 	return kernelSource("atomic<u32>", []string{t, idxT}, "", b.String())
 }
 
-// matmulSource multiplies [batch, m, k]·[batch, k, n] (batch strides aStride and bStride: 0 reads
-// one matrix for every batch, a broadcast operand read in place): each invocation computes a 4×4
-// block of the output with its accumulators in registers. No workgroup memory or barriers: on
-// SwiftShader a barrier suspends every invocation of the workgroup, and a 16×16 shared-memory tiled
-// kernel ran at 0.1 GFLOP/s. Loads past the edges are clamped to the last row or column (valid
-// memory, results discarded) and stores are unrolled, with bounds checks only where m or n is not a
-// multiple of 4. With splits > 1 the contraction is cut into that many chunks of kChunk, each
-// written to its own [batch, m, n] slab of the output (summed by a reduction after): a product with
-// few outputs and a long contraction (a kernel's gradient, summed over every position of a batch)
-// would otherwise run on a handful of invocations.
-func matmulSource(t string, batch, m, n, k, aStride, bStride, splits, kChunk int) string {
+// matmul multiplies [batch, m, k]·[batch, k, n], each operand read at its layout's strides (in
+// place: a transposed or broadcast operand needs no copy): each invocation computes a 4×4 block of
+// the output with its accumulators in registers. No workgroup memory or barriers: on SwiftShader a
+// barrier suspends every invocation of the workgroup, and a 16×16 shared-memory tiled kernel ran at
+// 0.1 GFLOP/s. Loads past the edges are clamped to the last row or column (valid memory, results
+// discarded) and stores are unrolled, with bounds checks only where m or n is not a multiple of 4.
+// With splits > 1 the contraction is cut into that many chunks of kChunk, each written to its own
+// [batch, m, n] slab of the output (summed by a reduction after): a product with few outputs and a
+// long contraction (a kernel's gradient, summed over every position of a batch) would otherwise run
+// on a handful of invocations.
+type matmul struct {
+	t            string
+	batch, m, n  int
+	a, b         layout
+	outer, inner contraction // the contraction's loops (inner.size 1: one loop)
+	splits       int         // the outer loop cut into splits chunks of chunk steps
+	chunk        int
+}
+
+func (mm matmul) source() string {
+	t, batch, m, n := mm.t, mm.batch, mm.m, mm.n
+	splits := max(1, mm.splits)
 	mb, nb := (m+3)/4, (n+3)/4
 	total := splits * batch * mb * nb
 	var b strings.Builder
@@ -379,39 +390,46 @@ func matmulSource(t string, batch, m, n, k, aStride, bStride, splits, kChunk int
 	fmt.Fprintf(&b, "  let r0 = (blocks - slab * %du) * 4u;\n", mb)
 	if splits > 1 {
 		fmt.Fprintf(&b, "  let split = %s;\n  let batch = slab - split * %du;\n", div("slab", batch, total), batch)
-		fmt.Fprintf(&b, "  let q0 = split * %du;\n  let q1 = min(q0 + %du, %du);\n", kChunk, kChunk, k)
+		fmt.Fprintf(&b, "  let q0 = split * %du;\n  let q1 = min(q0 + %du, %du);\n", mm.chunk, mm.chunk, mm.outer.size)
 	} else {
-		fmt.Fprintf(&b, "  let batch = slab;\n  let q0 = 0u;\n  let q1 = %du;\n", k)
+		fmt.Fprintf(&b, "  let batch = slab;\n  let q0 = 0u;\n  let q1 = %du;\n", mm.outer.size)
 	}
-	fmt.Fprintf(&b, "  let ab = batch * %du;\n  let bb = batch * %du;\n", aStride, bStride)
+	fmt.Fprintf(&b, "  let ab = batch * %du;\n  let bb = batch * %du;\n", mm.a.batch, mm.b.batch)
 	for r := range 4 {
-		if m%4 == 0 {
-			fmt.Fprintf(&b, "  let a%d = ab + (r0 + %du) * %du;\n", r, r, k)
-		} else {
-			fmt.Fprintf(&b, "  let a%d = ab + min(r0 + %du, %du) * %du;\n", r, r, m-1, k)
+		row := fmt.Sprintf("(r0 + %du)", r)
+		if m%4 != 0 {
+			row = fmt.Sprintf("min(r0 + %du, %du)", r, m-1)
 		}
+		fmt.Fprintf(&b, "  let a%d = ab + %s * %du;\n", r, row, mm.a.cross)
 	}
 	for c := range 4 {
-		if n%4 == 0 {
-			fmt.Fprintf(&b, "  let b%d = bb + c0 + %du;\n", c, c)
-		} else {
-			fmt.Fprintf(&b, "  let b%d = bb + min(c0 + %du, %du);\n", c, c, n-1)
+		col := fmt.Sprintf("(c0 + %du)", c)
+		if n%4 != 0 {
+			col = fmt.Sprintf("min(c0 + %du, %du)", c, n-1)
 		}
+		fmt.Fprintf(&b, "  let b%d = bb + %s * %du;\n", c, col, mm.b.cross)
+	}
+	// A second contraction loop only where there is one (SwiftShader does not remove a 1-step loop).
+	innerOpen, innerA, innerB, innerClose := "", "", "", ""
+	if mm.inner.size > 1 {
+		innerOpen = fmt.Sprintf("  for (var p2 = 0u; p2 < %du; p2++) {\n", mm.inner.size)
+		innerA, innerB, innerClose = fmt.Sprintf(" + p2 * %du", mm.inner.a), fmt.Sprintf(" + p2 * %du", mm.inner.b), "  }\n"
 	}
 	fmt.Fprintf(&b, `  var acc0 = vec4<%[1]s>();
   var acc1 = vec4<%[1]s>();
   var acc2 = vec4<%[1]s>();
   var acc3 = vec4<%[1]s>();
   for (var q = q0; q < q1; q++) {
-    let row = q * %[2]du;
-    let bv = vec4<%[1]s>(in1[b0 + row], in1[b1 + row], in1[b2 + row], in1[b3 + row]);
-    acc0 += in0[a0 + q] * bv;
-    acc1 += in0[a1 + q] * bv;
-    acc2 += in0[a2 + q] * bv;
-    acc3 += in0[a3 + q] * bv;
+%[6]s    let qa = q * %[2]du%[7]s;
+    let qb = q * %[3]du%[8]s;
+    let bv = vec4<%[1]s>(in1[b0 + qb], in1[b1 + qb], in1[b2 + qb], in1[b3 + qb]);
+    acc0 += in0[a0 + qa] * bv;
+    acc1 += in0[a1 + qa] * bv;
+    acc2 += in0[a2 + qa] * bv;
+    acc3 += in0[a3 + qa] * bv;
   }
-  let ob = slab * %[3]du + r0 * %[2]du + c0;
-`, t, n, m*n)
+%[9]s  let ob = slab * %[4]du + r0 * %[5]du + c0;
+`, t, mm.outer.a, mm.outer.b, m*n, n, innerOpen, innerA, innerB, innerClose)
 	lanes := "xyzw"
 	for r := range 4 {
 		for c := range 4 {
@@ -432,15 +450,17 @@ func matmulSource(t string, batch, m, n, k, aStride, bStride, splits, kChunk int
 	return kernelSource(t, []string{t, t}, "", b.String())
 }
 
-// matmulSplits chooses how many chunks to cut a contraction of k into, for blocks invocations.
-func matmulSplits(blocks, k int) (splits, kChunk int) {
-	const enough, minChunk = 1024, 64 // invocations that keep the device busy; the least work per one
-	if blocks >= enough || k < 2*minChunk {
-		return 1, k
+// matmulSplits chooses how many chunks to cut a contraction's outer loop of outer steps into (each
+// step inner long), for blocks invocations.
+func matmulSplits(blocks, outer, inner int) (splits, chunk int) {
+	const enough, minWork = 1024, 64 // invocations that keep the device busy; the least work per one
+	k := outer * inner
+	if blocks >= enough || k < 2*minWork || outer < 2 {
+		return 1, outer
 	}
-	splits = min((enough+blocks-1)/blocks, k/minChunk)
-	kChunk = (k + splits - 1) / splits
-	return (k + kChunk - 1) / kChunk, kChunk
+	splits = min((enough+blocks-1)/blocks, k/minWork, outer)
+	chunk = (outer + splits - 1) / splits
+	return (outer + chunk - 1) / chunk, chunk
 }
 
 // pcgHelper is the PCG hash (O'Neill; Jarzynski & Olano 2020): a good 32-bit mix in a few operations.

@@ -96,11 +96,22 @@ func opCases() []opCase {
 			fn: func(in []*Node) *Node { return Dot(in[0], in[1]) }},
 		{name: "Einsum batched, transposed operands", inputs: []shapes.Shape{f32(3, 20, 17), f32(3, 9, 20)}, tol: tolProducts,
 			fn: func(in []*Node) *Node { return Einsum("bki,bjk->bij", in[0], in[1]) }},
+		{name: "Einsum contracting two axes laid out differently (two loops, split)", inputs: []shapes.Shape{f32(30, 20, 9), f32(20, 30, 7)}, tol: tolProducts,
+			fn: func(in []*Node) *Node { return Einsum("pbc,bpk->ck", in[0], in[1]) }},
 		{name: "Gather rows", inputs: []shapes.Shape{f32(10, 6), i32(7, 1)}, intRange: 10,
 			fn: func(in []*Node) *Node { return Gather(in[0], in[1]) }},
 		{name: "ScatterSum (the gradient of a Gather with repeats)", inputs: []shapes.Shape{f32(4, 6), i32(12, 1)}, intRange: 4, tol: tolElementwise,
 			fn: func(in []*Node) *Node {
 				return Gradient(ReduceAllSum(Mul(Gather(in[0], in[1]), Iota(in[0].Graph(), f32(12, 6), 0))), in[0])[0]
+			}},
+		{name: "Transpose of 6,144 values", inputs: []shapes.Shape{f32(8, 12, 8, 8)},
+			fn: func(in []*Node) *Node { return TransposeAllDims(in[0], 3, 1, 0, 2) }},
+		{name: "Gather and its gradient through constant indices (gather-sum)", inputs: []shapes.Shape{f32(6, 700)}, tol: tolElementwise,
+			fn: func(in []*Node) *Node {
+				idx := Const(in[0].Graph(), [][]int32{{1}, {4}, {1}, {0}, {5}, {1}, {3}, {4}})
+				y := Gather(in[0], idx)
+				g := Gradient(ReduceAllSum(Mul(y, Iota(in[0].Graph(), f32(8, 700), 0))), in[0])[0]
+				return Concatenate([]*Node{Reshape(y, -1), Reshape(g, -1)}, 0)
 			}},
 		{name: "Convolution 5×5, same padding (engine lowering)", inputs: []shapes.Shape{f32(2, 12, 12, 3), f32(5, 5, 3, 8)}, tol: tolProducts,
 			fn: func(in []*Node) *Node { return Convolve(in[0], in[1]).PadSame().Done() }},

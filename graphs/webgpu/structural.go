@@ -35,9 +35,9 @@ func (b *Builder) copyRead(op backends.OpType, x *node, shape shapes.Shape, stri
 	if err != nil {
 		return nil, err
 	}
+	out.view = &view{src: x, strides: stride, offset: offset}
 	out.dispatches = []dispatch{{source: copyReadSource(t, shape.Dimensions, stride, offset), reads: []*node{x},
 		params: u32s(shape.Size()), threads: shape.Size()}}
-	out.view = &view{src: x, strides: stride, offset: offset}
 	return out, nil
 }
 
@@ -439,12 +439,12 @@ func (b *Builder) Gather(operand, startIndices backends.Op, indexVectorAxis int,
 	if err != nil || idxT == "f32" {
 		return nil, fmt.Errorf("webgpu Gather: indices of dtype %s", ns[1].shape.DType)
 	}
+	ix := newIndexing(shape.Dimensions, offsetOutputAxes, ns[0].shape, collapsedSliceAxes, ns[1].shape,
+		indexVectorAxis, startIndexMap, func(a int) int { return sliceSizes[a] })
 	out, err := b.add(backends.OpTypeGather, shape, ns...)
 	if err != nil {
 		return nil, err
 	}
-	ix := newIndexing(shape.Dimensions, offsetOutputAxes, ns[0].shape, collapsedSliceAxes, ns[1].shape,
-		indexVectorAxis, startIndexMap, func(a int) int { return sliceSizes[a] })
 	out.dispatches = []dispatch{{source: gatherSource(t, idxT, ix), reads: ns, params: u32s(shape.Size()), threads: shape.Size()}}
 	return out, nil
 }
@@ -468,10 +468,6 @@ func (b *Builder) ScatterSum(operand, scatterIndices, updates backends.Op, index
 	if err != nil || idxT == "f32" {
 		return nil, fmt.Errorf("webgpu ScatterSum: indices of dtype %s", ns[1].shape.DType)
 	}
-	out, err := b.add(backends.OpTypeScatterSum, shape, ns...)
-	if err != nil {
-		return nil, err
-	}
 	// The window's extent along each operand axis: 1 for inserted axes, else the updates' dim.
 	extent := map[int]int{}
 	w := 0
@@ -485,6 +481,29 @@ func (b *Builder) ScatterSum(operand, scatterIndices, updates backends.Op, index
 	}
 	ix := newIndexing(ns[2].shape.Dimensions, updateWindowAxes, shape, insertedWindowAxes, ns[1].shape,
 		indexVectorAxis, scatterAxesToOperandAxes, func(a int) int { return extent[a] })
+	if indices := constInts(ns[1]); indices != nil {
+		// Constant indices (the adjoint of an im2col gather): a gather-sum over a CSR table.
+		row, col := csr(indexedTable(ix, indices, false), shape.Size())
+		rowNode, err := b.constantU32(row)
+		if err != nil {
+			return nil, err
+		}
+		colNode, err := b.constantU32(col)
+		if err != nil {
+			return nil, err
+		}
+		out, err := b.add(backends.OpTypeScatterSum, shape, ns...)
+		if err != nil {
+			return nil, err
+		}
+		out.dispatches = []dispatch{{source: gatherSumSource(t), reads: []*node{ns[0], ns[2], rowNode, colNode},
+			params: u32s(shape.Size()), threads: shape.Size()}}
+		return out, nil
+	}
+	out, err := b.add(backends.OpTypeScatterSum, shape, ns...)
+	if err != nil {
+		return nil, err
+	}
 	out.dispatches = []dispatch{
 		{source: copyReadSource(t, shape.Dimensions, strides(shape.Dimensions), 0), reads: ns[:1], params: u32s(shape.Size()), threads: shape.Size()},
 		{source: scatterAddSource(t, idxT, ix), reads: []*node{ns[2], ns[1]}, params: u32s(ns[2].shape.Size()), threads: ns[2].shape.Size()},
@@ -537,56 +556,165 @@ func (b *Builder) DotGeneral(lhs backends.Op, lhsContractingAxes, lhsBatchAxes [
 	if B*mb*nb >= 1<<31 {
 		return nil, fmt.Errorf("webgpu DotGeneral: %s·%s is too large", l.shape, r.shape)
 	}
-	// [batch, cross, contracting] · [batch, contracting, cross], transposed only where needed.
-	lt, err := b.transpose(l, slices.Concat(lhsBatchAxes, lc, lhsContractingAxes))
-	if err != nil {
-		return nil, err
-	}
-	rt, err := b.transpose(r, slices.Concat(rhsBatchAxes, rhsContractingAxes, rc))
-	if err != nil {
-		return nil, err
-	}
 	if B*M*N == 0 || K == 0 {
 		return nil, fmt.Errorf("webgpu DotGeneral: empty product %s·%s", l.shape, r.shape)
 	}
 	shape := shapes.Make(l.shape.DType, slices.Concat(batchDims, dimsOf(l.shape, lc), dimsOf(r.shape, rc))...)
-	la, aStride := batchOperand(lt, len(batchDims), M*K)
-	rb, bStride := batchOperand(rt, len(batchDims), K*N)
-	splits, kChunk := matmulSplits(B*mb*nb, K)
-	if splits == 1 {
-		out, err := b.add(backends.OpTypeDotGeneral, shape, lt, rt)
-		if err != nil {
-			return nil, err
-		}
-		out.dispatches = []dispatch{{source: matmulSource(t, B, M, N, K, aStride, bStride, 1, K), reads: []*node{la, rb},
-			params: u32s(B * mb * nb), threads: B * mb * nb}}
-		return out, nil
-	}
-	partial, err := b.add(backends.OpTypeDotGeneral, shapes.Make(shape.DType, append([]int{splits}, shape.Dimensions...)...), lt, rt)
+	// Each operand is read in place, at the strides of its batch, cross and contracting axes, when
+	// each group walks memory as one axis (also through a transpose or broadcast node: its source is
+	// read); otherwise it is first transposed to [batch, cross, contracting] (lhs) or [batch,
+	// contracting, cross] (rhs).
+	// Each operand is read in place when it already is in the product's layout up to a broadcast
+	// batch (stride 0: the engine multiplies one kernel with each image's patches), else from a copy
+	// in that layout. Reading any transpose in place works (operandLayout, contractionRuns) but ran
+	// slower on SwiftShader than the copy plus contiguous reads, measured per kernel with gpuCheck's
+	// profile: the 4×4 blocks' strided loads miss what the contiguous ones share.
+	la, err := b.productOperand(l, lhsBatchAxes, lc, lhsContractingAxes, true)
 	if err != nil {
 		return nil, err
 	}
-	n := splits * B * mb * nb
-	partial.dispatches = []dispatch{{source: matmulSource(t, B, M, N, K, aStride, bStride, splits, kChunk), reads: []*node{la, rb},
-		params: u32s(n), threads: n}}
+	ra, err := b.productOperand(r, rhsBatchAxes, rc, rhsContractingAxes, false)
+	if err != nil {
+		return nil, err
+	}
+	runs, ok := contractionRuns(l.shape.Dimensions, lhsContractingAxes, la.axisStrides, rhsContractingAxes, ra.axisStrides)
+	if !ok {
+		return nil, fmt.Errorf("webgpu DotGeneral: %s·%s: no layout for its contraction", l.shape, r.shape)
+	}
+	if len(runs) == 1 {
+		runs = append(runs, contraction{size: 1})
+	}
+	mm := matmul{t: t, batch: B, m: M, n: N, a: la, b: ra, outer: runs[0], inner: runs[1]}
+	mm.splits, mm.chunk = matmulSplits(B*mb*nb, runs[0].size, runs[1].size)
+	if mm.splits == 1 {
+		out, err := b.add(backends.OpTypeDotGeneral, shape, l, r)
+		if err != nil {
+			return nil, err
+		}
+		out.dispatches = []dispatch{{source: mm.source(), reads: []*node{la.src, ra.src}, params: u32s(B * mb * nb), threads: B * mb * nb}}
+		return out, nil
+	}
+	partial, err := b.add(backends.OpTypeDotGeneral, shapes.Make(shape.DType, append([]int{mm.splits}, shape.Dimensions...)...), l, r)
+	if err != nil {
+		return nil, err
+	}
+	n := mm.splits * B * mb * nb
+	partial.dispatches = []dispatch{{source: mm.source(), reads: []*node{la.src, ra.src}, params: u32s(n), threads: n}}
 	return b.reduce(backends.OpTypeReduceSum, partial, []int{0})
 }
 
-// batchOperand is what a batched product reads for operand n and the stride between its batches: a
-// matrix broadcast over the batch (the engine multiplies a kernel with each image's patches) is
-// read in place with stride 0 instead of from a copy per batch.
-func batchOperand(n *node, batchRank, matrixSize int) (*node, int) {
-	v := n
-	for v.alias != nil && slices.Equal(v.alias.shape.Dimensions, v.shape.Dimensions) {
-		v = v.alias
+// productOperand is how a product reads operand n: in place when n (or the source of a transpose
+// or broadcast node n) is laid out as the product wants it — lhs [batch, cross, contracting], rhs
+// [batch, contracting, cross], row-major — up to a stride-0 (broadcast) batch; else from a copy
+// transposed to that order.
+func (b *Builder) productOperand(n *node, batchAxes, crossAxes, contractAxes []int, lhs bool) (layout, error) {
+	dims := n.shape.Dimensions
+	size := func(axes []int) int { return product(dimsAt(dims, axes)) }
+	crossWant, contractWant := size(contractAxes), 1 // lhs: [.., cross, contract]
+	order := slices.Concat(batchAxes, crossAxes, contractAxes)
+	if !lhs {
+		crossWant, contractWant = 1, size(crossAxes) // rhs: [.., contract, cross]
+		order = slices.Concat(batchAxes, contractAxes, crossAxes)
 	}
-	if w := v.view; w != nil && v.alias == nil && w.offset == 0 && batchRank > 0 && w.src.shape.Size() == matrixSize {
-		inner := strides(v.shape.Dimensions[batchRank:])
-		if slices.Equal(w.strides[batchRank:], inner) && slices.Max(w.strides[:batchRank]) == 0 {
-			return w.src, 0
+	if l, ok := operandLayout(n, batchAxes, crossAxes); ok {
+		q, okq := mergedStride(dims, l.axisStrides, contractAxes)
+		matrix := size(crossAxes) * size(contractAxes)
+		if okq && (l.cross == crossWant || size(crossAxes) == 1) && (q == contractWant || size(contractAxes) == 1) &&
+			(l.batch == 0 || l.batch == matrix || size(batchAxes) == 1) {
+			return l, nil
 		}
 	}
-	return n, matrixSize
+	t, err := b.transpose(n, order)
+	if err != nil {
+		return layout{}, err
+	}
+	st := strides(t.shape.Dimensions)
+	axisStrides := make([]int, len(order))
+	for j, a := range order {
+		axisStrides[a] = st[j]
+	}
+	bs, _ := mergedStride(dims, axisStrides, batchAxes)
+	c, _ := mergedStride(dims, axisStrides, crossAxes)
+	return layout{src: t, batch: bs, cross: c, axisStrides: axisStrides}, nil
+}
+
+func dimsAt(dims, axes []int) []int {
+	d := make([]int, len(axes))
+	for i, a := range axes {
+		d[i] = dims[a]
+	}
+	return d
+}
+
+// layout is how a product reads one operand in place: element (batch b, cross c, contracting
+// index q) at src[b·batch + c·cross + Σ q_axis·axisStrides[axis]].
+type layout struct {
+	src          *node
+	batch, cross int
+	axisStrides  []int // per axis of the operand, in src's memory
+}
+
+// contraction is one loop of a product's contraction: size steps, a and b the operands' strides.
+type contraction struct{ size, a, b int }
+
+// operandLayout reads n in place: its batch axes and its cross axes must each walk memory as one
+// axis, in n's own row-major layout or, when n is a transpose or broadcast node, in its source's (a
+// broadcast batch gets stride 0).
+func operandLayout(n *node, batchAxes, crossAxes []int) (layout, bool) {
+	src, st := n, strides(n.shape.Dimensions)
+	for src.alias != nil && slices.Equal(src.alias.shape.Dimensions, src.shape.Dimensions) {
+		src = src.alias
+	}
+	if v := src.view; v != nil && v.offset == 0 {
+		src, st = v.src, v.strides
+	} else if src.alias != nil {
+		src, st = n, strides(n.shape.Dimensions) // a reshape: n's own layout, through its storage
+	}
+	b, ok1 := mergedStride(n.shape.Dimensions, st, batchAxes)
+	c, ok2 := mergedStride(n.shape.Dimensions, st, crossAxes)
+	return layout{src: src, batch: b, cross: c, axisStrides: st}, ok1 && ok2
+}
+
+// mergedStride is the stride of axes walked as one axis (the innermost's; each outer one's must be
+// the inner one's times the dims inside it), or false.
+func mergedStride(dims, st, axes []int) (int, bool) {
+	stride, size := 0, 1
+	for i := len(axes) - 1; i >= 0; i-- {
+		a := axes[i]
+		if dims[a] == 1 {
+			continue
+		}
+		if size == 1 {
+			stride = st[a]
+		} else if st[a] != stride*size {
+			return 0, false
+		}
+		size *= dims[a]
+	}
+	return stride, true
+}
+
+// contractionRuns pairs the contracting axes of both operands into at most two loops: adjacent axes
+// merge where both operands walk them as one (a kernel's gradient contracts over the batch and the
+// positions, which neither operand holds together).
+func contractionRuns(dims []int, lAxes, lStrides, rAxes, rStrides []int) ([]contraction, bool) {
+	var runs []contraction
+	for i := range lAxes {
+		d := dims[lAxes[i]]
+		if d == 1 {
+			continue
+		}
+		sa, sb := lStrides[lAxes[i]], rStrides[rAxes[i]]
+		if last := len(runs) - 1; last >= 0 && runs[last].a == sa*d && runs[last].b == sb*d {
+			runs[last] = contraction{size: runs[last].size * d, a: sa, b: sb}
+			continue
+		}
+		runs = append(runs, contraction{size: d, a: sa, b: sb})
+	}
+	if len(runs) == 0 {
+		runs = []contraction{{size: 1}}
+	}
+	return runs, len(runs) <= 2
 }
 
 func (b *Builder) Dot(lhs, rhs backends.Op) (backends.Op, error) {
