@@ -55,6 +55,10 @@ func checkGPU(gpu *webgpu.Backend, engine backends.Backend, svc *service.Service
 	if spec.Compare == 0 {
 		spec.Compare = 1000
 	}
+	if spec.Size != "tiny" && spec.Size != "standard" || spec.Steps < 20 || spec.Steps > 1000 || spec.EngineSteps < 6 ||
+		spec.EngineSteps > 200 || spec.Compare < 1 || spec.Compare > 10000 || spec.Profile < 0 || spec.Profile > 20 {
+		return gpuCheckResult{}, fmt.Errorf("gpuCheck %+v: want size tiny or standard, steps 20…1000, engineSteps 6…200, compare 1…10000, profile 0…20", spec)
+	}
 	r := gpuCheckResult{Adapter: gpu.Adapter(), Ops: webgpu.CheckOps(gpu, engine), Gradient: webgpu.GradientCheck(gpu)}
 	train, err := svc.SplitSet("train")
 	if err != nil {

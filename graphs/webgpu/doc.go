@@ -18,6 +18,8 @@
 //     all dispatches in one compute pass (one call from Go) and copies the outputs into fresh buffers,
 //     without waiting: tensors stay on the GPU between steps, and only a read (a loss, a prediction)
 //     waits for the queue.
+//   - A scatter-add through constant indices (a convolution's input gradient) is a gather-sum over a
+//     CSR table built at graph-build time (tables.go): no atomics, deterministic.
 //   - WGSL has 32-bit types only: dtypes.go says how each GoMLX dtype is held.
 //
 // # How it is checked
