@@ -20,6 +20,13 @@ state.webgpu = call("webgpu").then((adapter) => {
   $("tdevice").value = "webgpu";
   return adapter;
 }, (e) => ({ error: e.message }));
+// The engine panel says what training can run on.
+state.webgpu.then((a) => {
+  const dt = document.createElement("dt"); dt.textContent = "training";
+  const dd = document.createElement("dd");
+  dd.textContent = a.error ? `the wasm engine (no WebGPU: ${a.error})` : `WebGPU (${[a.vendor, a.architecture].filter(Boolean).join(" / ")}) or the wasm engine`;
+  $("versions").append(dt, dd);
+});
 $("tstart").onclick = () => train(false);
 $("tresume").onclick = () => train(true);
 window.mnistzipPage.trainWith = (overrides) => train(false, overrides); // tests: shorter runs
