@@ -171,6 +171,7 @@ func (g *webGPU) compile(b *Builder, outputs []*node) (backends.Executable, erro
 
 	g.d.dev.Call("pushErrorScope", "validation")
 	var modules []js.Value
+	var added []string // pipelines this compile creates: dropped again if it fails
 	for _, n := range pl.order {
 		buf := g.newGPUBuffer(byteSize(n.shape))
 		e.buffers[n], e.owned = buf, append(e.owned, buf)
@@ -186,7 +187,7 @@ func (g *webGPU) compile(b *Builder, outputs []*node) (backends.Executable, erro
 			pipeline, ok := g.pipelines[d.source]
 			if !ok {
 				module := g.d.dev.Call("createShaderModule", map[string]any{"code": d.source})
-				modules = append(modules, module)
+				modules, added = append(modules, module), append(added, d.source)
 				pipeline = g.d.dev.Call("createComputePipeline", map[string]any{"layout": "auto", "compute": map[string]any{"module": module, "entryPoint": "main"}})
 				g.pipelines[d.source] = pipeline
 			}
@@ -240,6 +241,9 @@ func (g *webGPU) compile(b *Builder, outputs []*node) (backends.Executable, erro
 		}
 	}
 	if err != nil {
+		for _, src := range added {
+			delete(g.pipelines, src)
+		}
 		e.Finalize()
 		return nil, fmt.Errorf("webgpu compile %q: %w", b.name, err)
 	}
