@@ -110,7 +110,7 @@ test: data vet xla-for-tests
 # The demo page in Debian's headless Chromium (installed here when missing), driven by chromedp.
 browser-test: wasm
 	@command -v chromium >/dev/null || { echo "installing chromium"; $$( [ $$(id -u) = 0 ] || echo sudo ) apt-get install -y -qq chromium >/dev/null; }
-	MNISTZIP_BROWSER_TESTS=1 $(GO) test -count=1 -timeout 14m -run '^TestBrowser$$' -v ./native/ 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
+	MNISTZIP_BROWSER_TESTS=1 $(GO) test -count=1 -timeout 14m -run '^TestBrowser(NoWebGPU)?$$' -v ./native/ 2>&1 | grep -v '^=== RUN'; exit $${PIPESTATUS[0]}
 
 # The same small models in one headless Chromium: mnistzip's wasm (in the page's worker) against
 # TensorFlow.js cpu and wasm; plus the demo page's stroke-to-prediction time. Part of make bench.

@@ -29,7 +29,7 @@ type browser struct {
 
 // newBrowser serves handler on loopback and opens Debian's Chromium, headless, on it. The test is
 // skipped unless the environment variable gate is set (the Makefile targets set it).
-func newBrowser(t *testing.T, gate string, handler http.Handler, timeout time.Duration) *browser {
+func newBrowser(t *testing.T, gate string, handler http.Handler, timeout time.Duration, extra ...chromedp.ExecAllocatorOption) *browser {
 	if os.Getenv(gate) == "" {
 		t.Skipf("set %s=1 (see the Makefile) to run this in headless Chromium", gate)
 	}
@@ -42,12 +42,14 @@ func newBrowser(t *testing.T, gate string, handler http.Handler, timeout time.Du
 	}
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium), chromedp.Headless,
+	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chromium), chromedp.Headless,
 		chromedp.NoSandbox, chromedp.DisableGPU, chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 2400),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("no-first-run", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		// WebGPU on SwiftShader (Vulkan on the CPU): headless Chromium here has no GPU.
-		chromedp.Flag("enable-unsafe-webgpu", true))
+		chromedp.Flag("enable-unsafe-webgpu", true)}
+	// extra options come last and win (Flag("enable-unsafe-webgpu", false): a browser with no WebGPU).
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancelTab := chromedp.NewContext(alloc)
 	t.Cleanup(cancelTab)

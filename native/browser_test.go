@@ -322,3 +322,27 @@ func TestBrowser(t *testing.T) {
 	shot("page")
 	b.checkConsole()
 }
+
+// TestBrowserNoWebGPU opens the page in a Chromium without WebGPU (no --enable-unsafe-webgpu: no
+// adapter): training is offered on the wasm engine only, the engine panel says why, and the WebGPU
+// check reports the absence in one line. (make browser-test runs it with TestBrowser.)
+func TestBrowserNoWebGPU(t *testing.T) {
+	b := newBrowser(t, "MNISTZIP_BROWSER_TESTS", siteHandler("../build/www"), 3*time.Minute,
+		chromedp.Flag("enable-unsafe-webgpu", false))
+	b.navigate("/")
+	b.waitFor("page ready", `window.mnistzipPage?.state?.ready === true`, 2*time.Minute)
+	b.waitFor("WebGPU probed", `window.mnistzipPage.state.webgpu && document.getElementById("versions").textContent.includes("training")`, 30*time.Second)
+	if got := b.str(`JSON.stringify([...document.getElementById("tdevice").options].map((o) => o.value))`); got != `[""]` {
+		t.Errorf("device menu without WebGPU: %s, want the wasm engine only", got)
+	}
+	if v := b.str(`document.getElementById("versions").textContent`); !strings.Contains(v, "the wasm engine (no WebGPU") {
+		t.Errorf("engine panel: %q", v)
+	}
+	b.eval(`document.getElementById("gpucheck").click(); true`)
+	b.waitFor("WebGPU check", `window.mnistzipPage.state.gpu`, 30*time.Second)
+	if e := b.str(`window.mnistzipPage.state.gpu.error ?? ""`); e == "" || strings.Contains(e, "\n") {
+		t.Errorf("the WebGPU check without WebGPU: %q, want one error line", e)
+	}
+	t.Logf("%s", b.str(`document.getElementById("gpuinfo").textContent`))
+	b.checkConsole()
+}
