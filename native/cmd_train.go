@@ -33,11 +33,13 @@ type trainOptions struct {
 	data, out     string
 	force, resume bool
 	checkpoint    string
+	init          string
 	every         time.Duration
 	maxSteps      int
 	maxTime       time.Duration
 	cpuProfile    string
 	task          *training.Task
+	initFile      *weights.File
 }
 
 func init() {
@@ -65,6 +67,7 @@ func init() {
 			fs.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint file (default: OUTPUT.ckpt)")
 			fs.DurationVar(&o.every, "checkpoint-every", 2*time.Minute, "checkpoint interval (0: at the end of each epoch only)")
 			fs.BoolVar(&o.resume, "resume", false, "continue from the checkpoint")
+			fs.StringVar(&o.init, "init", "", "start from these trained weights (same model and configuration) instead of a random initialization; the optimizer and the schedule start afresh (a warm restart), and the manifest records which weights they were")
 			fs.IntVar(&o.maxSteps, "max-steps", 0, "stop after N steps (smoke runs; 0: no limit)")
 			fs.DurationVar(&o.maxTime, "max-time", 0, "stop after this long (at the end of a step) and write the weights trained so far (0: no limit)")
 			fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
@@ -84,6 +87,15 @@ func init() {
 				}
 				if o.task, err = modelConfig.task(m); err != nil {
 					return nil, err
+				}
+				if o.init != "" {
+					// Read and checked now, before the data: a wrong file is a one-line refusal at once.
+					if o.initFile, err = weights.ReadFile(o.init); err != nil {
+						return nil, fmt.Errorf("--init: %w", err)
+					}
+					if err := m.CheckInit(o.initFile, o.task); err != nil {
+						return nil, usagef("--init %s: %v", o.init, err)
+					}
 				}
 				if o.out == "" {
 					return nil, usagef("-o WEIGHTS is required")
@@ -164,7 +176,7 @@ func runTrain(o trainOptions) error {
 		return err
 	}
 	opt := training.Options{Epochs: o.epochs, Batch: o.batch, LR: o.lr, WeightDecay: o.decay, Schedule: o.schedule, Seed: o.seed, Checkpoint: o.checkpoint,
-		CheckpointEvery: o.every, Resume: o.resume, MaxSteps: o.maxSteps, ValSize: o.val, Limit: limit, Devices: nDevices,
+		CheckpointEvery: o.every, Resume: o.resume, Init: o.initFile, MaxSteps: o.maxSteps, ValSize: o.val, Limit: limit, Devices: nDevices,
 		Command: "mnistzip " + strings.Join(os.Args[1:], " "), Backend: choice.Backend}
 	onDevices := ""
 	if nDevices > 1 {

@@ -214,3 +214,56 @@ func TestOutputsNeverReplaceSpecialFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainInit: --init starts a run from trained weights and the manifest names them; weights of
+// another model or configuration are refused in one line (exit 2), and a file that is not weights
+// in one line (exit 1), before any data is read and leaving no output.
+func TestTrainInit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a small model")
+	}
+	data, dir := smallDataFolder(t), t.TempDir()
+	first := filepath.Join(dir, "first.safetensors")
+	small := []string{"--data", data, "--backend", "go", "--epochs", "1", "--limit", "128", "--val", "64", "--batch", "64"}
+	if code, _, e := run(t, append([]string{"train", "--model", "dense", "-o", first}, small...)...); code != exitOK {
+		t.Fatalf("first run: exit %d: %s", code, e)
+	}
+	second := filepath.Join(dir, "second.safetensors")
+	if code, _, e := run(t, append([]string{"train", "--model", "dense", "--init", first, "-o", second}, small...)...); code != exitOK {
+		t.Fatalf("--init: exit %d: %s", code, e)
+	}
+	a, _ := weights.ReadFile(first)
+	b, err := weights.ReadFile(second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := a.ID()
+	if rec := b.Manifest.Training.Init; rec == nil || rec.ID != id || rec.Epochs != 1 {
+		t.Errorf("manifest's init record %+v, want %s after 1 epoch", rec, id)
+	}
+	out := filepath.Join(dir, "refused.safetensors")
+	missing := filepath.Join(dir, "no-data")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--model", "ae"}, exitUsage, `"dense" model, not "ae"`},
+		{[]string{"--model", "dense", "--code", "16"}, exitUsage, "configuration"},
+	} {
+		args := append(append([]string{"train"}, c.args...), "--init", first, "-o", out, "--data", missing)
+		code, _, e := run(t, args...)
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d (%q)", c.args, code, c.code, e)
+		}
+		oneLineWith(t, strings.Join(c.args, " "), e, "--init", c.want)
+	}
+	code, _, e := run(t, "train", "--model", "dense", "--init", filepath.Join(dir, "nothing.safetensors"), "-o", out, "--data", missing)
+	if code != exitFailure {
+		t.Errorf("--init of a missing file: exit %d (%q)", code, e)
+	}
+	oneLineWith(t, "--init missing", e, "--init", "nothing.safetensors")
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("a refused run left %s", out)
+	}
+}

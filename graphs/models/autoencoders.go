@@ -267,20 +267,53 @@ func transposedUpsample(ctx *context.Context, x *Node, outChannels int) *Node {
 
 // subPixelUpsample is the efficient sub-pixel convolution (Shi et al. 2016): a 3×3 convolution at
 // the low resolution producing r²·outChannels maps, then the periodic shuffle to r× the resolution.
-// The kernel starts ICNR-initialized (Aitken et al. 2017, "Checkerboard artifact free sub-pixel
-// convolution"): the r² sub-kernels feeding one output channel start identical, so the initial
-// upsampling is nearest-neighbour and free of checkerboard artifacts.
+// For r = 2 the kernel starts as the exact rearrangement of a He-initialized 4×4 stride-2 transposed
+// convolution (transposedUpsample's layer; nn's TestSubPixelEqualsTransposedConv shows the identity),
+// so the decoder starts as the transposed-convolution AE's does and training adds the 5 taps per phase
+// the transposed convolution lacks. (ICNR, Aitken et al. 2017 — every phase starting as the same
+// nearest-neighbour kernel — trained to a 0.9% worse BCE in 6 epochs over 3 seeds: README.)
 func subPixelUpsample(ctx *context.Context, x *Node, outChannels, r int) *Node {
 	inChannels := x.Shape().Dimensions[3]
-	icnr := func(g *Graph, shape shapes.Shape) *Node {
-		base := initializers.HeFn(ctx)(g, shapes.Make(shape.DType, 3, 3, inChannels, outChannels))
-		tiled := BroadcastToDims(InsertAxes(base, 3), 3, 3, inChannels, r*r, outChannels)
-		return Reshape(tiled, shape.Dimensions...)
+	init := func(g *Graph, shape shapes.Shape) *Node {
+		if r != 2 {
+			return initializers.HeFn(ctx)(g, shape)
+		}
+		big := initializers.HeFn(ctx)(g, shapes.Make(shape.DType, 4, 4, inChannels, outChannels))
+		return transposedAsSubPixel(big)
 	}
-	kernel := ctx.WithInitializer(icnr).VariableWithShape("kernel", shapes.Make(x.DType(), 3, 3, inChannels, r*r*outChannels)).ValueGraph(x.Graph())
+	kernel := ctx.WithInitializer(init).VariableWithShape("kernel", shapes.Make(x.DType(), 3, 3, inChannels, r*r*outChannels)).ValueGraph(x.Graph())
 	bias := ctx.WithInitializer(initializers.Zero).VariableWithShape("bias", shapes.Make(x.DType(), outChannels)).ValueGraph(x.Graph())
 	y := Convolve(x, kernel).PadSame().Done()
 	return Add(nn.DepthToSpace(y, r), Reshape(bias, 1, 1, 1, outChannels))
+}
+
+// transposedAsSubPixel rearranges the kernel [4, 4, in, out] of a 4×4 stride-2 "same" transposed
+// convolution (padLo 1) into the 3×3 low-resolution kernel [3, 3, in, 4·out] that, followed by the
+// periodic shuffle, computes the same thing. Output pixel 2m+a gets input m+j−1 through the transposed
+// kernel's tap a+3−2j (j the 3×3 kernel's index); taps outside 0…3 are zero.
+func transposedAsSubPixel(big *Node) *Node {
+	d := big.Shape().Dimensions
+	in, out := d[2], d[3]
+	// sel[(j_h, j_w, a_h, a_w), (w_h, w_w)] = 1 where w = a + 3 − 2j on both axes.
+	sel := make([][]float32, 3*3*2*2)
+	for jh := range 3 {
+		for jw := range 3 {
+			for ah := range 2 {
+				for aw := range 2 {
+					row := make([]float32, 16)
+					wh, ww := ah+3-2*jh, aw+3-2*jw
+					if wh >= 0 && wh < 4 && ww >= 0 && ww < 4 {
+						row[wh*4+ww] = 1
+					}
+					sel[((jh*3+jw)*2+ah)*2+aw] = row
+				}
+			}
+		}
+	}
+	g := big.Graph()
+	k := Dot(ConvertDType(Const(g, sel), big.DType()), Reshape(big, 16, in*out)) // [(jh, jw, ah, aw), (in, out)]
+	k = TransposeAllAxes(Reshape(k, 3, 3, 2, 2, in, out), 0, 1, 4, 2, 3, 5)     // [jh, jw, in, ah, aw, out]
+	return Reshape(k, 3, 3, in, 4*out)
 }
 
 // Corrupt applies the DAE's noise, fresh for every call (it draws from the context's RNG state).

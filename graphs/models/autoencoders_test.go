@@ -9,6 +9,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/mnistzip/mnistzip/graphs/engine"
+	"github.com/mnistzip/mnistzip/graphs/nn"
 )
 
 var backend = func() *engine.Backend {
@@ -276,6 +277,39 @@ func TestCodeBitsHandComputed(t *testing.T) {
 	for i := range want {
 		if math.Abs(got[i]-want[i]) > 1e-6 {
 			t.Errorf("image %d: %v bits, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestSubPixelStartsAsTransposedConv checks transposedAsSubPixel: the 3×3 sub-pixel kernel it makes
+// from a 4×4 kernel gives, after the periodic shuffle, what the 4×4 stride-2 "same" transposed
+// convolution gives (so the sub-pixel AE starts where the transposed-convolution AE starts).
+func TestSubPixelStartsAsTransposedConv(t *testing.T) {
+	const h, w, ci, co = 5, 4, 3, 2
+	fill := func(g *Graph, seed float64, dims ...int) *Node {
+		n := 1
+		for _, d := range dims {
+			n *= d
+		}
+		v := make([]float64, n)
+		for i := range v {
+			v[i] = math.Sin(seed*float64(i+1)) + 0.1*float64(i%5)
+		}
+		return Const(g, tensors.FromFlatDataAndDimensions(v, dims...))
+	}
+	deconv := eval1(t, func(g *Graph) *Node {
+		return nn.ConvTransposeSame(fill(g, 0.7, 1, h, w, ci), fill(g, 1.3, 4, 4, ci, co), 2)
+	})
+	subpixel := eval1(t, func(g *Graph) *Node {
+		y := Convolve(fill(g, 0.7, 1, h, w, ci), transposedAsSubPixel(fill(g, 1.3, 4, 4, ci, co))).PadSame().Done()
+		return nn.DepthToSpace(y, 2)
+	})
+	if len(deconv) != 2*h*2*w*co || len(subpixel) != len(deconv) {
+		t.Fatalf("sizes %d and %d, want %d", len(deconv), len(subpixel), 2*h*2*w*co)
+	}
+	for i := range deconv {
+		if math.Abs(deconv[i]-subpixel[i]) > 1e-12 {
+			t.Fatalf("value %d: sub-pixel %v, transposed convolution %v", i, subpixel[i], deconv[i])
 		}
 	}
 }

@@ -40,7 +40,11 @@ type Options struct {
 	Resume          bool
 	// From, with Resume, is the checkpoint to continue from in memory (a host with no files: the
 	// browser keeps Result.Checkpoint of a stopped run); Checkpoint is then not read.
-	From     *weights.File
+	From *weights.File
+	// Init, without Resume, starts the run from these trained weights of the same model and
+	// configuration instead of a random initialization (a warm restart: the optimizer, the schedule
+	// and the RNG start fresh); the manifest records which weights they were.
+	Init     *weights.File
 	MaxSteps int // stop after this many steps in total (0: run all epochs); for tests and smoke runs
 	// Devices > 1 shards each batch across that many devices of the backend (data parallelism through
 	// XLA's SPMD partitioner, see devices.go); 0 or 1 runs on one device.
@@ -128,6 +132,11 @@ func Run(backend backends.Backend, task *Task, trainData, val *Data, opt Options
 			return nil, err
 		}
 		ctx = ctx.Checked(false) // variables exist already: the graph reuses them
+	} else if opt.Init != nil {
+		if err := loadInit(ctx, task, opt.Init); err != nil {
+			return nil, err
+		}
+		ctx = ctx.Checked(false)
 	}
 	stepsPerEpoch := trainData.N / opt.Batch // the last partial batch is dropped: shapes stay static
 	modelFn, err := scheduled(task.ModelFn, opt, opt.Epochs*stepsPerEpoch)

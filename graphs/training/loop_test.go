@@ -269,3 +269,48 @@ func TestWeightDecayShrinks(t *testing.T) {
 		t.Errorf("weight decay did not shrink the weights: %.3f vs %.3f", decayed, plain)
 	}
 }
+
+// TestInitStartsFromWeights: a run with Init starts from those weights (at a negligible learning
+// rate its validation loss is theirs, not a random initialization's), records which weights they
+// were, and refuses another model's.
+func TestInitStartsFromWeights(t *testing.T) {
+	train, val := testData(t)
+	task := AETask(models.DefaultAEConfig(models.AE))
+	opt := Options{Epochs: 1, Batch: 100, LR: 2e-3, Seed: 1}
+	first, err := Run(testBackend(t), task, train, val, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trained, err := FinalWeights(first, task, opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	still := Options{Epochs: 1, Batch: 100, LR: 1e-9, Seed: 2}
+	fresh, err := Run(testBackend(t), task, train, val, still, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm := still
+	warm.Init = trained
+	res, err := Run(testBackend(t), task, train, val, warm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, got, random := first.History[0].ValLoss, res.History[0].ValLoss, fresh.History[0].ValLoss
+	t.Logf("validation loss: trained %.6f, started from them %.6f, random start %.6f", want, got, random)
+	if math.Abs(got-want) > 1e-4*want || !(random > 1.2*want) {
+		t.Errorf("validation loss started from the weights %.6f, want theirs %.6f (a random start gives %.6f)", got, want, random)
+	}
+	f, err := FinalWeights(res, task, warm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := trained.ID()
+	if rec := f.Manifest.Training.Init; rec == nil || rec.ID != id || rec.Epochs != 1 || rec.Init != nil {
+		t.Errorf("manifest's init record %+v, want id %s and 1 epoch", rec, id)
+	}
+	vae := AETask(models.DefaultAEConfig(models.VAE))
+	if _, err := Run(testBackend(t), vae, train, val, warm, nil); err == nil {
+		t.Error("a VAE run started from AE weights")
+	}
+}

@@ -83,6 +83,36 @@ func loadCheckpoint(ctx *context.Context, task *Task, path string, from *weights
 	return state, nil
 }
 
+// loadInit loads the model's variables of f (trained weights or a checkpoint; its optimizer and RNG
+// state are left out) into ctx. The caller has checked f's configuration is the run's (the model
+// registry reads every manifest's form, old ones included: zoo.Model.CheckInit); the variables'
+// shapes are checked as they load.
+func loadInit(ctx *context.Context, task *Task, f *weights.File) error {
+	if f.Manifest.Model != task.Model {
+		return fmt.Errorf("init: the weights are a %q model, not %q", f.Manifest.Model, task.Model)
+	}
+	if err := f.LoadInto(ctx, weights.WithoutTrainingState()); err != nil {
+		return fmt.Errorf("init: %w", err)
+	}
+	return nil
+}
+
+// initRecord is the manifest's record of the weights a run started from.
+func initRecord(f *weights.File) (*weights.Init, error) {
+	id, err := f.ID()
+	if err != nil {
+		return nil, fmt.Errorf("init: %w", err)
+	}
+	rec := &weights.Init{ID: id, Command: f.Manifest.Command}
+	if t, ok := f.Manifest.TrainingRecord(); ok {
+		rec.Epochs, rec.Init = len(t.History), t.Init
+		if t.Checkpoint != nil {
+			rec.Epochs = t.Checkpoint.Epoch
+		}
+	}
+	return rec, nil
+}
+
 // canonicalJSON is v as JSON with every object's keys sorted, so two configurations compare by value.
 func canonicalJSON(v any) ([]byte, error) {
 	b, ok := v.(json.RawMessage)
@@ -112,8 +142,14 @@ func Manifest(task *Task, opt Options) (weights.Manifest, error) {
 	if schedule == "constant" {
 		schedule = ""
 	}
+	tr := &weights.Training{Epochs: opt.Epochs, Batch: opt.Batch, LR: opt.LR, WeightDecay: opt.WeightDecay, Schedule: schedule, ValSize: opt.ValSize, Limit: opt.Limit}
+	if opt.Init != nil {
+		if tr.Init, err = initRecord(opt.Init); err != nil {
+			return weights.Manifest{}, err
+		}
+	}
 	return weights.Manifest{Model: task.Model, Config: cfg, Command: opt.Command, Seed: opt.Seed,
-		Training: &weights.Training{Epochs: opt.Epochs, Batch: opt.Batch, LR: opt.LR, WeightDecay: opt.WeightDecay, Schedule: schedule, ValSize: opt.ValSize, Limit: opt.Limit},
+		Training: tr,
 		Backend:  opt.Backend, TrainedAt: time.Now().UTC().Format(time.RFC3339), Metrics: map[string]float64{}}, nil
 }
 

@@ -157,6 +157,18 @@ type Training struct {
 	History     []Epoch `json:"history,omitempty"`
 	// Checkpoint is set in checkpoints only: the epoch (0-based) and step a resumed run starts at.
 	Checkpoint *Position `json:"checkpoint,omitempty"`
+	// Init is set when the run started from trained weights (train --init) instead of a random
+	// initialization: which weights, so the whole recipe can be retraced.
+	Init *Init `json:"init,omitempty"`
+}
+
+// Init names the weights a run started from: their ID, the command that trained them and their
+// epochs (a run continued from weights that were themselves continued lists the whole chain).
+type Init struct {
+	ID      string `json:"id"`
+	Command string `json:"command,omitempty"`
+	Epochs  int    `json:"epochs"`
+	Init    *Init  `json:"init,omitempty"`
 }
 
 // Epoch summarizes one epoch of training.

@@ -9,6 +9,7 @@
 package zoo
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -152,6 +153,48 @@ func (m *Model) DecodeConfig(raw json.RawMessage) (Config, error) {
 		return nil, fmt.Errorf("%s configuration: %w", m.Name, err)
 	}
 	return c, nil
+}
+
+// CheckInit checks that f holds this model with the configuration task trains, so that the run can
+// start from its weights (train --init). f's configuration is read as Load reads it (files written
+// before the registry qualify too) and compared as the task it would train.
+func (m *Model) CheckInit(f *weights.File, task *training.Task) error {
+	if f.Manifest.Model != m.Name {
+		return fmt.Errorf("the weights are a %q model, not %q", f.Manifest.Model, m.Name)
+	}
+	cfg, err := m.DecodeConfig(f.Manifest.Config)
+	if err != nil {
+		return err
+	}
+	theirs, err := m.Task(cfg)
+	if err != nil {
+		return err
+	}
+	a, err := sortedJSON(theirs.Config)
+	if err != nil {
+		return err
+	}
+	b, err := sortedJSON(task.Config)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(a, b) {
+		return fmt.Errorf("the weights have the configuration %s, this run %s", a, b)
+	}
+	return nil
+}
+
+// sortedJSON is v as JSON with every object's keys sorted (encoding/json sorts a map's keys).
+func sortedJSON(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var generic any
+	if err := json.Unmarshal(b, &generic); err != nil {
+		return nil, err
+	}
+	return json.Marshal(generic)
 }
 
 // Trained is a weights file loaded for inference: the autoencoder or the classifier it holds.
