@@ -312,7 +312,7 @@ func transposedAsSubPixel(big *Node) *Node {
 	}
 	g := big.Graph()
 	k := Dot(ConvertDType(Const(g, sel), big.DType()), Reshape(big, 16, in*out)) // [(jh, jw, ah, aw), (in, out)]
-	k = TransposeAllAxes(Reshape(k, 3, 3, 2, 2, in, out), 0, 1, 4, 2, 3, 5)     // [jh, jw, in, ah, aw, out]
+	k = TransposeAllAxes(Reshape(k, 3, 3, 2, 2, in, out), 0, 1, 4, 2, 3, 5)      // [jh, jw, in, ah, aw, out]
 	return Reshape(k, 3, 3, in, 4*out)
 }
 
