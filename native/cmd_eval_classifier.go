@@ -57,9 +57,13 @@ func evalClassifier(backend backends.Backend, f *weights.File, path string, data
 		100*uncalibrated.Accuracy, data.N-int(uncalibrated.Accuracy*float64(data.N)+0.5))
 	fmt.Fprintf(stdout, "  %-22s %10s %10s %10s\n", "", "NLL", "ECE (15)", "MCE")
 	fmt.Fprintf(stdout, "  %-22s %10.4f %9.2f%% %9.2f%%\n", "T = 1", uncalibrated.NLL, 100*uncalibrated.ECE, 100*uncalibrated.MCE)
-	if c.Temperature != 1 {
+	_, calibratedAtAll := f.Manifest.SoftmaxTemperature()
+	switch {
+	case c.Temperature != 1:
 		fmt.Fprintf(stdout, "  %-22s %10.4f %9.2f%% %9.2f%%\n", fmt.Sprintf("T = %.3f (calibrated)", c.Temperature), calibrated.NLL, 100*calibrated.ECE, 100*calibrated.MCE)
-	} else {
+	case calibratedAtAll:
+		fmt.Fprintf(stdout, "  calibrated: T = 1 kept (a fitted T gained too little on the validation split, mnistzip calibrate)\n")
+	default:
 		fmt.Fprintf(stdout, "  not calibrated yet: run 'mnistzip calibrate --weights %s'\n", path)
 	}
 	fmt.Fprintf(stdout, "  confusion matrix (rows: true digit, columns: predicted)\n      ")

@@ -267,3 +267,43 @@ func TestTrainInit(t *testing.T) {
 		t.Errorf("a refused run left %s", out)
 	}
 }
+
+// TestCalibrateMinZ: calibrate applies the fitted temperature when its validation gain is
+// significant enough (--min-z 0: always) and keeps T = 1, saying so, when it is not (--min-z 100);
+// either way the manifest records the fitted T and its z score, and eval reports what was kept.
+func TestCalibrateMinZ(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a small classifier")
+	}
+	data, dir := smallDataFolder(t), t.TempDir()
+	w := filepath.Join(dir, "cnn.safetensors")
+	if code, _, e := run(t, "train", "--model", "cnn", "-o", w, "--data", data, "--backend", "go",
+		"--epochs", "1", "--limit", "256", "--val", "200", "--batch", "64"); code != exitOK {
+		t.Fatalf("train: exit %d: %s", code, e)
+	}
+	for _, c := range []struct {
+		minZ string
+		kept bool
+	}{{"0", false}, {"100", true}} {
+		code, out, e := run(t, "calibrate", "--weights", w, "--data", data, "--backend", "go", "--min-z", c.minZ)
+		if code != exitOK {
+			t.Fatalf("calibrate --min-z %s: exit %d: %s", c.minZ, code, e)
+		}
+		f, err := weights.ReadFile(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		temp, ok := f.Manifest.SoftmaxTemperature()
+		fitted, z := f.Manifest.Metrics["val_temperature_fitted"], f.Manifest.Metrics["val_nll_gain_z"]
+		if !ok || fitted <= 0 || fitted == 1 || z == 0 {
+			t.Fatalf("--min-z %s: temperature %v (%v), fitted %v, z %v", c.minZ, temp, ok, fitted, z)
+		}
+		if c.kept != (temp == 1) || (!c.kept && temp != fitted) || c.kept != strings.Contains(out, "kept T = 1") {
+			t.Errorf("--min-z %s: stored T %v, fitted %v (z %.1f), output %q", c.minZ, temp, fitted, z, out)
+		}
+		_, out, _ = run(t, "eval", "--weights", w, "--data", data, "--backend", "go", "--limit", "100")
+		if c.kept != strings.Contains(out, "T = 1 kept") || strings.Contains(out, "not calibrated yet") {
+			t.Errorf("--min-z %s: eval says %q", c.minZ, out)
+		}
+	}
+}

@@ -43,12 +43,37 @@ func (l Logits) Probabilities(i int, temperature float64, p []float64) {
 // NLL is the mean negative log-likelihood of the true class under softmax(logits/T).
 func (l Logits) NLL(temperature float64) float64 {
 	total := 0.0
-	for i, y := range l.Labels {
-		row := l.Values[i*l.K : (i+1)*l.K]
-		m, sum := maxAndSumExp(row, temperature)
-		total += m + math.Log(sum) - float64(row[y])/temperature
+	for i := range l.Labels {
+		total += l.nllAt(i, temperature)
 	}
 	return total / float64(l.N())
+}
+
+// nllAt is the negative log-likelihood of row i's true class under softmax(logits/T).
+func (l Logits) nllAt(i int, temperature float64) float64 {
+	row := l.Values[i*l.K : (i+1)*l.K]
+	m, sum := maxAndSumExp(row, temperature)
+	return m + math.Log(sum) - float64(row[l.Labels[i]])/temperature
+}
+
+// Gain is how much temperature T lowers the mean NLL against T = 1, and that gain's z score over
+// the examples (the mean of the per-example differences over its standard error; 0 when every
+// difference is 0). On a model that is already calibrated, a T fitted on a few thousand digits
+// can gain little and noisily: a small z says the fitted T may not carry over to other digits.
+func (l Logits) Gain(temperature float64) (gain, z float64) {
+	n := float64(l.N())
+	var sum, sumSq float64
+	for i := range l.Labels {
+		d := l.nllAt(i, 1) - l.nllAt(i, temperature)
+		sum += d
+		sumSq += d * d
+	}
+	gain = sum / n
+	variance := (sumSq - n*gain*gain) / max(1, n-1)
+	if variance <= 0 {
+		return gain, 0
+	}
+	return gain, gain / math.Sqrt(variance/n)
 }
 
 // maxAndSumExp returns m = max(row/T) and Σ exp(row/T − m): log-sum-exp without overflow.

@@ -82,3 +82,18 @@ func TestMeasureOnHandComputedCase(t *testing.T) {
 		t.Errorf("accuracy changed with T: %v vs %v", r2.Accuracy, r.Accuracy)
 	}
 }
+
+// TestGainHandComputed: two examples of two classes with margins +2 and −2 for the true class. At
+// T = 2 their NLLs change by log(1+e^−1) − log(1+e^−2) and log(1+e) − log(1+e²): differences
+// −0.186334 and +0.813666 (T = 1 minus T = 2), mean 0.313666, each 0.5 from it: standard error 0.5.
+func TestGainHandComputed(t *testing.T) {
+	l := Logits{Values: []float32{2, 0, 0, 2}, Labels: []int32{0, 0}, K: 2}
+	gain, z := l.Gain(2)
+	want := (math.Log1p(math.Exp(-2)) - math.Log1p(math.Exp(-1)) + math.Log1p(math.Exp(2)) - math.Log1p(math.Exp(1))) / 2
+	if math.Abs(gain-want) > 1e-12 || math.Abs(gain-0.313666) > 1e-6 || math.Abs(z-gain/0.5) > 1e-9 {
+		t.Errorf("gain %v, z %v; want %v and %v", gain, z, want, want/0.5)
+	}
+	if g, z := l.Gain(1); g != 0 || z != 0 {
+		t.Errorf("T = 1: gain %v, z %v; want 0, 0", g, z)
+	}
+}
