@@ -218,3 +218,97 @@ func TestPool2MatchesReduceWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestRoutingHandComputed pins Route on values: one iteration worked by hand, and three iterations
+// against a plain-Go transcription of the paper's Procedure 1 (Sabour et al. 2017): b = 0; each
+// iteration c_i = softmax over the parent (digit) capsules j of b_ij, s_j = Σ_i c_ij û_j|i,
+// v_j = squash(s_j) = |s_j|²/(1+|s_j|²)·s_j/|s_j|, and, but after the last, b_ij += û_j|i·v_j.
+// A softmax over the primaries instead, or one update of b too few, fails it.
+func TestRoutingHandComputed(t *testing.T) {
+	const nIn, nOut, dim = 3, 2, 2
+	uHat := []float64{ // [primary i][digit j][dim]
+		1, 0, 0, 1,
+		2, 1, -1, 0,
+		0.5, -0.5, 1, 1,
+	}
+	run := func(iterations int) (v, c []float64) {
+		t.Helper()
+		get := func(which int) []float64 {
+			out, err := ExecOnce(backend, func(u *Node) *Node {
+				v, c := Route(u, iterations)
+				return []*Node{v, c}[which]
+			}, tensors.FromFlatDataAndDimensions(uHat, 1, nIn, nOut, dim))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tensors.MustCopyFlatData[float64](out)
+		}
+		return get(0), get(1)
+	}
+	// One iteration: c = ½ everywhere, s_0 = ½·((1,0)+(2,1)+(0.5,−0.5)) = (1.75, 0.25), |s|² = 3.125,
+	// v_0 = 3.125/4.125 · s/√3.125; s_1 = ½·((0,1)+(−1,0)+(1,1)) = (0, 1), v_1 = ½·(0, 1).
+	v, c := run(1)
+	k := 3.125 / 4.125 / math.Sqrt(3.125)
+	want := []float64{1.75 * k, 0.25 * k, 0, 0.5}
+	for i := range want { // 1e-6: squash divides by √(|s|² + 1e-7), not |s|
+		if math.Abs(v[i]-want[i]) > 1e-6 {
+			t.Fatalf("1 iteration: v %v, want %v", v, want)
+		}
+	}
+	for _, x := range c {
+		if x != 0.5 {
+			t.Fatalf("1 iteration: couplings %v, want all ½", c)
+		}
+	}
+	// Three iterations against the transcription.
+	b := make([]float64, nIn*nOut)
+	var refV, refC []float64
+	for it := range 3 {
+		refC = make([]float64, nIn*nOut)
+		for i := range nIn {
+			z := 0.0
+			for j := range nOut {
+				z += math.Exp(b[i*nOut+j])
+			}
+			for j := range nOut {
+				refC[i*nOut+j] = math.Exp(b[i*nOut+j]) / z
+			}
+		}
+		refV = make([]float64, nOut*dim)
+		for j := range nOut {
+			s := make([]float64, dim)
+			for i := range nIn {
+				for d := range dim {
+					s[d] += refC[i*nOut+j] * uHat[(i*nOut+j)*dim+d]
+				}
+			}
+			n2 := s[0]*s[0] + s[1]*s[1]
+			for d := range dim {
+				refV[j*dim+d] = n2 / (1 + n2) * s[d] / math.Sqrt(n2)
+			}
+		}
+		if it < 2 {
+			for i := range nIn {
+				for j := range nOut {
+					for d := range dim {
+						b[i*nOut+j] += uHat[(i*nOut+j)*dim+d] * refV[j*dim+d]
+					}
+				}
+			}
+		}
+	}
+	v, c = run(3)
+	for i := range refV {
+		if math.Abs(v[i]-refV[i]) > 1e-6 {
+			t.Errorf("3 iterations: v %v, want %v", v, refV)
+			break
+		}
+	}
+	for i := range refC {
+		if math.Abs(c[i]-refC[i]) > 1e-6 {
+			t.Errorf("3 iterations: couplings %v, want %v", c, refC)
+			break
+		}
+	}
+	t.Logf("3 iterations: v %.6f, couplings %.6f", v, c)
+}
