@@ -17,7 +17,7 @@ import (
 type CapsNetConfig struct {
 	Size string `json:"size"` // "small" (browser-sized) or "paper"
 	models.CapsNetConfig
-	Shift int `json:"shift" flag:"shift" min:"0" max:"4" help:"training images move by up to this many pixels on each axis (0: the model's default: cnn and densenet 1, capsnet 2)"` // training images move by up to this many pixels (default 2, the paper's)
+	Shift int `json:"shift" init:"any" flag:"shift" min:"0" max:"4" help:"training images move by up to this many pixels on each axis (0: the model's default: cnn and densenet 1, capsnet 2)"` // training images move by up to this many pixels (default 2, the paper's)
 }
 
 func capsnetPreset(size string) models.CapsNetConfig {

@@ -20,9 +20,9 @@ type CNNConfig struct {
 	Size string `json:"size,omitempty"`
 	// Shift: training images move by up to this many pixels on each axis (default 1: MNIST digits
 	// are centred by their centre of mass, and ±1 pixel is the jitter the test set itself shows).
-	Shift int `json:"shift" flag:"shift" min:"0" max:"4" help:"training images move by up to this many pixels on each axis (0: the model's default: cnn and densenet 1, capsnet 2)"`
+	Shift int `json:"shift" init:"any" flag:"shift" min:"0" max:"4" help:"training images move by up to this many pixels on each axis (0: the model's default: cnn and densenet 1, capsnet 2)"`
 	// Dropout in training (models.CNN; 0: none, as in weights written before it existed).
-	Dropout float64 `json:"dropout,omitempty" flag:"dropout" min:"0" max:"0.95" help:"dropout in training (cnn: of the dense layer, half that before it; densenet: after each 3×3 convolution)"`
+	Dropout float64 `json:"dropout,omitempty" init:"any" flag:"dropout" min:"0" max:"0.95" help:"dropout in training (cnn: of the dense layer, half that before it; densenet: after each 3×3 convolution)"`
 }
 
 func (c *CNNConfig) Resolve() {

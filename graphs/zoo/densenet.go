@@ -18,7 +18,7 @@ import (
 type DenseNetConfig struct {
 	Size string `json:"size"` // "small" (trains on 2 CPU cores) or "paper"
 	models.DenseNetConfig
-	Shift int `json:"shift" flag:"shift" min:"0" max:"4" help:"training images move by up to this many pixels on each axis (0: the model's default: cnn and densenet 1, capsnet 2)"` // training images move by up to this many pixels (default 1)
+	Shift int `json:"shift" init:"any" flag:"shift" min:"0" max:"4" help:"training images move by up to this many pixels on each axis (0: the model's default: cnn and densenet 1, capsnet 2)"` // training images move by up to this many pixels (default 1)
 }
 
 func densenetPreset(size string) models.DenseNetConfig {

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -157,7 +158,9 @@ func (m *Model) DecodeConfig(raw json.RawMessage) (Config, error) {
 
 // CheckInit checks that f holds this model with the configuration task trains, so that the run can
 // start from its weights (train --init). f's configuration is read as Load reads it (files written
-// before the registry qualify too) and compared as the task it would train.
+// before the registry qualify too) and compared as the task it would train, but for the fields
+// tagged init:"any": how the model trains (dropout, random shifts), not which variables it has, so a
+// warm restart may change them.
 func (m *Model) CheckInit(f *weights.File, task *training.Task) error {
 	if f.Manifest.Model != m.Name {
 		return fmt.Errorf("the weights are a %q model, not %q", f.Manifest.Model, m.Name)
@@ -170,11 +173,12 @@ func (m *Model) CheckInit(f *weights.File, task *training.Task) error {
 	if err != nil {
 		return err
 	}
-	a, err := sortedJSON(theirs.Config)
+	free := initFreeKeys(reflect.TypeOf(cfg))
+	a, err := sortedJSON(theirs.Config, free)
 	if err != nil {
 		return err
 	}
-	b, err := sortedJSON(task.Config)
+	b, err := sortedJSON(task.Config, free)
 	if err != nil {
 		return err
 	}
@@ -184,8 +188,32 @@ func (m *Model) CheckInit(f *weights.File, task *training.Task) error {
 	return nil
 }
 
-// sortedJSON is v as JSON with every object's keys sorted (encoding/json sorts a map's keys).
-func sortedJSON(v any) ([]byte, error) {
+// initFreeKeys lists the JSON keys of the struct fields tagged init:"any" in t and the structs it
+// embeds.
+func initFreeKeys(t reflect.Type) []string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			keys = append(keys, initFreeKeys(f.Type)...)
+			continue
+		}
+		if f.Tag.Get("init") == "any" {
+			keys = append(keys, strings.Split(f.Tag.Get("json"), ",")[0])
+		}
+	}
+	return keys
+}
+
+// sortedJSON is v as JSON with every object's keys sorted (encoding/json sorts a map's keys), leaving
+// out the top-level keys drop.
+func sortedJSON(v any, drop []string) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
@@ -193,6 +221,11 @@ func sortedJSON(v any) ([]byte, error) {
 	var generic any
 	if err := json.Unmarshal(b, &generic); err != nil {
 		return nil, err
+	}
+	if obj, ok := generic.(map[string]any); ok {
+		for _, k := range drop {
+			delete(obj, k)
+		}
 	}
 	return json.Marshal(generic)
 }

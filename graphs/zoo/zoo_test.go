@@ -234,3 +234,45 @@ func testBackend(t *testing.T) backends.Backend {
 	}
 	return b
 }
+
+// TestCheckInit: a run may start from weights of its model whose configuration differs only in
+// how the model trains (dropout, shifts: tagged init:"any"), and not from any other.
+func TestCheckInit(t *testing.T) {
+	task := func(m *Model, set func(c Config)) *training.Task {
+		t.Helper()
+		c, err := m.NewConfig("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		set(c)
+		task, err := m.Task(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return task
+	}
+	shipped := task(densenetModel, func(Config) {})
+	raw, err := json.Marshal(shipped.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &weights.File{Manifest: weights.Manifest{Model: "densenet", Config: raw}}
+	for _, c := range []struct {
+		what string
+		set  func(c *DenseNetConfig)
+		ok   bool
+	}{
+		{"same configuration", func(*DenseNetConfig) {}, true},
+		{"dropout and shift changed", func(c *DenseNetConfig) { c.Dropout, c.Shift = 0.1, 2 }, true},
+		{"growth changed", func(c *DenseNetConfig) { c.Growth = 16 }, false},
+		{"paper size", func(c *DenseNetConfig) { c.Size = "paper" }, false},
+	} {
+		err := densenetModel.CheckInit(f, task(densenetModel, func(cfg Config) { c.set(cfg.(*DenseNetConfig)) }))
+		if (err == nil) != c.ok {
+			t.Errorf("%s: %v", c.what, err)
+		}
+	}
+	if err := cnnModel.CheckInit(f, task(cnnModel, func(Config) {})); err == nil || !strings.Contains(err.Error(), `"densenet" model, not "cnn"`) {
+		t.Errorf("a CNN run from DenseNet weights: %v", err)
+	}
+}
