@@ -67,7 +67,7 @@ type DenseNetConfig struct {
 	LayersPerBlock int     `json:"layers_per_block" flag:"dense-layers" min:"0" max:"64" help:"BN-ReLU-conv layers per block (default: the size's)"` // L
 	InitChannels   int     `json:"init_channels"`                                                                                                    // k0: channels of the first convolution (2k by convention)
 	Compression    float64 `json:"compression"`                                                                                                      // transition 1×1 conv keeps this fraction of the channels (1: none)
-	Dropout        float64 `json:"dropout" init:"any" flag:"dropout" min:"0" max:"0.95" help:"dropout after each 3×3 convolution"`                              // in training (0: none)
+	Dropout        float64 `json:"dropout" init:"any" flag:"dropout" min:"0" max:"0.95" help:"dropout after each 3×3 convolution"`                   // in training (0: none)
 	// StemPool halves the resolution with 2×2 average pooling after the first convolution, so the
 	// dense blocks run at 14×14, 7×7 and 3×3: a quarter of the work of full resolution.
 	StemPool bool `json:"stem_pool"`
