@@ -67,7 +67,7 @@ func init() {
 			fs.StringVar(&o.checkpoint, "checkpoint", "", "checkpoint file (default: OUTPUT.ckpt)")
 			fs.DurationVar(&o.every, "checkpoint-every", 2*time.Minute, "checkpoint interval (0: at the end of each epoch only)")
 			fs.BoolVar(&o.resume, "resume", false, "continue from the checkpoint")
-			fs.StringVar(&o.init, "init", "", "start from these trained weights (same model and configuration) instead of a random initialization; the optimizer and the schedule start afresh (a warm restart), and the manifest records which weights they were")
+			fs.StringVar(&o.init, "init", "", "start from these trained weights (same model and architecture; dropout and shifts may differ) instead of a random initialization; the optimizer and the schedule start afresh (a warm restart), and the manifest records which weights they were")
 			fs.IntVar(&o.maxSteps, "max-steps", 0, "stop after N steps (smoke runs; 0: no limit)")
 			fs.DurationVar(&o.maxTime, "max-time", 0, "stop after this long (at the end of a step) and write the weights trained so far (0: no limit)")
 			fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a Go CPU profile of the run to this file")
