@@ -79,6 +79,9 @@ func describe(path string, histogram bool) error {
 			fmt.Fprintf(stdout, "  trained by: %s (seed %d)\n", w.Manifest.Command, w.Manifest.Seed)
 		}
 		rec, _ := w.Manifest.TrainingRecord()
+		for in := rec.Init; in != nil; in = in.Init {
+			fmt.Fprintf(stdout, "  started from weights %s (%d epochs, by: %s)\n", in.ID, in.Epochs, in.Command)
+		}
 		if c := rec.Checkpoint; c != nil {
 			// A checkpoint: where the run stands and the validation losses so far.
 			fmt.Fprintf(stdout, "  checkpoint: %d of %d epochs done, %d steps into the next\n", c.Epoch, rec.Epochs, c.Step)

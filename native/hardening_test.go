@@ -241,6 +241,9 @@ func TestTrainInit(t *testing.T) {
 	if rec := b.Manifest.Training.Init; rec == nil || rec.ID != id || rec.Epochs != 1 {
 		t.Errorf("manifest's init record %+v, want %s after 1 epoch", rec, id)
 	}
+	if _, out, _ := run(t, "info", second); !strings.Contains(out, "started from weights "+id+" (1 epochs") {
+		t.Errorf("info does not say where the run started: %q", out)
+	}
 	out := filepath.Join(dir, "refused.safetensors")
 	missing := filepath.Join(dir, "no-data")
 	for _, c := range []struct {
