@@ -179,7 +179,10 @@ TRAIN_subpixel := $(AE_RECIPE)
 # more, cosine from 10⁻³ (99.58% after the first, 99.60% after the second).
 STAGE1_cnn := --epochs 30 --batch 128 --lr 2e-3 --lr-schedule cosine --dropout 0.4 --shift 2
 TRAIN_cnn := --epochs 10 --batch 128 --lr 1e-3 --lr-schedule cosine --dropout 0.4 --shift 2 --init $(STAGES)/cnn-stage1.safetensors
-TRAIN_densenet := --size small --epochs 20 --batch 128 --lr 2e-3 --lr-schedule cosine
+# DenseNet small in two runs: 20 epochs (cosine from 2·10⁻³), then a warm restart with dropout 0.1
+# and ±2-pixel shifts for 10 more, cosine from 10⁻³ (99.50% after the first, 99.53% after the second).
+STAGE1_densenet := --size small --epochs 20 --batch 128 --lr 2e-3 --lr-schedule cosine
+TRAIN_densenet := --size small --epochs 10 --batch 128 --lr 1e-3 --lr-schedule cosine --dropout 0.1 --shift 2 --init $(STAGES)/densenet-stage1.safetensors
 TRAIN_capsnet := --size small --epochs 10 --batch 128 --lr 1e-3 --lr-schedule cosine
 # The paper-size CapsNet: 1.8 s per step of batch 128 on XLA CPU (~13 min per epoch alone; ~11×
 # that on the engine), so it trains in two runs that each fit a session: 5 epochs (cosine from 10⁻³),
