@@ -127,10 +127,15 @@ func TestShippedWeightsLoad(t *testing.T) {
 		"capsnet-paper": func(c Config) bool { return c.(*CapsNetConfig).CapsNetConfig == models.CapsNetPaper },
 		"capsnet":       func(c Config) bool { return c.(*CapsNetConfig).CapsNetConfig == models.CapsNetSmall },
 		"densenet": func(c Config) bool {
-			d := c.(*DenseNetConfig)
-			return d.Size == "small" && d.DenseNetConfig == models.DenseNetSmall && d.Shift == 1
+			d := c.(*DenseNetConfig) // TRAIN_densenet: the small preset with dropout 0.1 and ±2 px shifts
+			arch := d.DenseNetConfig
+			arch.Dropout = 0
+			return d.Size == "small" && arch == models.DenseNetSmall && d.Dropout == 0.1 && d.Shift == 2
 		},
-		"cnn": func(c Config) bool { return *c.(*CNNConfig) == CNNConfig{Shift: 2, Dropout: 0.4} }, // TRAIN_cnn
+		"cnn": func(c Config) bool { // TRAIN_cnn
+			cnn := *c.(*CNNConfig)
+			return cnn == CNNConfig{Size: "standard", Shift: 2, Dropout: 0.4}
+		},
 		"ae":  func(c Config) bool { return c.(*models.AEConfig).Channels == [2]int{16, 32} },
 		"dae": func(c Config) bool { return c.(*models.AEConfig).Channels == [2]int{32, 64} },
 		"vae": func(c Config) bool { return c.(*models.AEConfig).CodeSize == 2 },
