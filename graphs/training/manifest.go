@@ -64,11 +64,11 @@ func loadCheckpoint(ctx *context.Context, task *Task, path string, from *weights
 	if f.Manifest.Model != task.Model {
 		return state, fmt.Errorf("resume: checkpoint %s is a %q model, not %q", path, f.Manifest.Model, task.Model)
 	}
-	want, err := canonicalJSON(task.Config)
+	want, err := CanonicalJSON(task.Config)
 	if err != nil {
 		return state, err
 	}
-	have, err := canonicalJSON(f.Manifest.Config)
+	have, err := CanonicalJSON(f.Manifest.Config)
 	if err != nil || !bytes.Equal(have, want) {
 		return state, fmt.Errorf("resume: checkpoint %s has the configuration %s, this run %s", path, f.Manifest.Config, want)
 	}
@@ -113,8 +113,8 @@ func initRecord(f *weights.File) (*weights.Init, error) {
 	return rec, nil
 }
 
-// canonicalJSON is v as JSON with every object's keys sorted, so two configurations compare by value.
-func canonicalJSON(v any) ([]byte, error) {
+// CanonicalJSON is v as JSON with every object's keys sorted, so two configurations compare by value.
+func CanonicalJSON(v any) ([]byte, error) {
 	b, ok := v.(json.RawMessage)
 	if !ok {
 		var err error
@@ -134,7 +134,7 @@ func canonicalJSON(v any) ([]byte, error) {
 // Manifest returns the manifest of weights trained by task with opt (metrics are added by the
 // caller): the model's configuration whole, and the training record.
 func Manifest(task *Task, opt Options) (weights.Manifest, error) {
-	cfg, err := canonicalJSON(task.Config)
+	cfg, err := CanonicalJSON(task.Config)
 	if err != nil {
 		return weights.Manifest{}, err
 	}

@@ -211,23 +211,21 @@ func initFreeKeys(t reflect.Type) []string {
 	return keys
 }
 
-// sortedJSON is v as JSON with every object's keys sorted (encoding/json sorts a map's keys), leaving
-// out the top-level keys drop.
+// sortedJSON is v as canonical JSON (training.CanonicalJSON: keys sorted), leaving out the
+// top-level keys drop.
 func sortedJSON(v any, drop []string) ([]byte, error) {
-	b, err := json.Marshal(v)
+	b, err := training.CanonicalJSON(v)
 	if err != nil {
 		return nil, err
 	}
-	var generic any
-	if err := json.Unmarshal(b, &generic); err != nil {
-		return nil, err
+	var obj map[string]json.RawMessage
+	if len(drop) == 0 || json.Unmarshal(b, &obj) != nil {
+		return b, nil // nothing to drop, or not an object
 	}
-	if obj, ok := generic.(map[string]any); ok {
-		for _, k := range drop {
-			delete(obj, k)
-		}
+	for _, k := range drop {
+		delete(obj, k)
 	}
-	return json.Marshal(generic)
+	return json.Marshal(obj) // a map's keys come out sorted; the values are canonical already
 }
 
 // Trained is a weights file loaded for inference: the autoencoder or the classifier it holds.
