@@ -67,11 +67,24 @@ func Read(r io.Reader) (*File, error) {
 	return Decode(data)
 }
 
-// ReadFile reads and decodes the weights file at path.
+// MaxFileBytes bounds what ReadFile reads: the largest file mnistzip writes, a paper-size CapsNet's
+// checkpoint with Adam's moments, is about 100 MB; a path to /dev/zero or a huge unrelated file is
+// refused after this much instead of filling memory.
+var MaxFileBytes int64 = 256 << 20
+
+// ReadFile reads and decodes the weights file at path (at most MaxFileBytes of it).
 func ReadFile(path string) (*File, error) {
-	data, err := os.ReadFile(path)
+	r, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading weights: %w", err)
+	}
+	defer r.Close()
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading weights: %w", err)
+	}
+	if int64(len(data)) > MaxFileBytes {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a weights file mnistzip writes", path, MaxFileBytes>>20)
 	}
 	f, err := Decode(data)
 	if err != nil {

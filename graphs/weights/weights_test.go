@@ -349,3 +349,22 @@ func TestLegacyFlatConfig(t *testing.T) {
 		t.Error("a config without training keys gave a training record")
 	}
 }
+
+// TestReadFileBounded: ReadFile stops reading past MaxFileBytes (a path to /dev/zero must not fill
+// memory) and says so in one line.
+func TestReadFileBounded(t *testing.T) {
+	defer func(old int64) { MaxFileBytes = old }(MaxFileBytes)
+	MaxFileBytes = 1 << 10
+	path := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(path, make([]byte, 4<<10), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadFile(path); err == nil || !strings.Contains(err.Error(), "larger than") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("ReadFile of a file over the bound: %v", err)
+	}
+	if _, err := os.Stat("/dev/zero"); err == nil {
+		if _, err := ReadFile("/dev/zero"); err == nil || !strings.Contains(err.Error(), "larger than") {
+			t.Errorf("ReadFile(/dev/zero): %v", err)
+		}
+	}
+}
