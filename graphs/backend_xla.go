@@ -142,9 +142,12 @@ func newXLA(plugin string) (backends.Backend, error) {
 		// to be asked (without it every input and output is copied).
 		config += ",shared_buffers"
 	}
-	var options pjrt.NamedValuesMap
+	options, err := clientOptionsFromEnv()
+	if err != nil {
+		return nil, err
+	}
 	if n, ok := hostDeviceCount(); ok && name == "cpu" {
-		options = pjrt.NamedValuesMap{"cpu_device_count": int64(n)}
+		options["cpu_device_count"] = int64(n)
 	}
 	b, err := startXLA(config, options)
 	if err != nil {

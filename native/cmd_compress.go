@@ -75,6 +75,9 @@ func (f codecFlags) loadModel(id string, lossy bool) (mz.Autoencoder, error) {
 // rate-distortion one for lossy codes, the plain one for lossless hints. An id neither has gets the
 // default, which the decoder then reports as the wrong model.
 func builtInModel(id string, lossy bool) (*weights.File, error) {
+	if !shipped.Embedded() {
+		return nil, errors.New("this mnistzip was built without its autoencoders (-tags noembed, as make gpu-bundle builds it): pass --model WEIGHTS")
+	}
 	plain, err := weights.Decode(shipped.AE)
 	if err != nil {
 		return nil, err

@@ -203,9 +203,10 @@ func runTrain(o trainOptions) error {
 	var bar *progressbar.ProgressBar
 	res, err := training.Run(backend, task, trainData, valData, opt, func(p training.Progress) {
 		if !isTerminal() {
-			// The clock at step 1 and every 10th step up to 100, so logs (and the GPU check script)
+			// The clock at step 1, every 10th step up to 100 and every 100th after, so logs (and the GPU
+			// check script, which times runs that share a GPU over their later steps)
 			// tell compilation (step 1) from the steady speed (the later steps).
-			if n := (p.Epoch-1)*p.StepsPerEpoch + p.Step; n == 1 || (n <= 100 && n%10 == 0) {
+			if n := (p.Epoch-1)*p.StepsPerEpoch + p.Step; n == 1 || (n <= 100 && n%10 == 0) || n%100 == 0 {
 				fmt.Fprintf(stderr, "step %d: %.3f s since start\n", n, time.Since(start).Seconds())
 			}
 		}

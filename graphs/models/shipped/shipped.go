@@ -2,16 +2,13 @@
 // WebAssembly build) works without any file beside it.
 package shipped
 
-import _ "embed"
-
 // AE is the convolutional autoencoder (code 32) of the lossless autoencoder hints, and of lossy
-// files written before LossyAE.
-//
-//go:embed ae.safetensors
+// files written before LossyAE. Empty in a build tagged noembed.
 var AE []byte
 
 // LossyAE is the rate-distortion autoencoder (zoo size "rd", code 64) the lossy codec uses by
-// default.
-//
-//go:embed ae-rd.safetensors
+// default. Empty in a build tagged noembed.
 var LossyAE []byte
+
+// Embedded reports whether this build carries AE and LossyAE.
+func Embedded() bool { return len(AE) > 0 && len(LossyAE) > 0 }
