@@ -261,14 +261,15 @@ codec-bench: data build
 
 # A folder to carry to a GPU machine that has CUDA and JAX's CUDA packages but no Go and no network:
 # the x86-64 binary (XLA backend included), the MNIST files, the shipped paper CapsNet (to warm-start
-# from) and native/gpu/check.sh, which trains the paper-size models there (see README, "GPU").
+# from), native/gpu/check.sh, which trains the paper-size models there, and native/gpu/peers.sh, which
+# records the GPU's predictions and times the CapsNet next to PyTorch and JAX there (see README, "GPU").
 # The binary is stripped, built without the codec's embedded autoencoders (-tags noembed) and gzipped
 # (about 10 instead of 49 MB), so the bundle travels in a 64 MiB allowance.
 gpu-bundle: data
 	rm -rf build/gpu && mkdir -p build/gpu/data/mnist build/gpu/init
 	GOOS=linux GOARCH=amd64 $(GO) build -tags noembed -trimpath -ldflags='-s -w' -o build/gpu/mnistzip ./native
 	gzip -9 build/gpu/mnistzip
-	cp native/gpu/check.sh build/gpu/
+	cp native/gpu/check.sh native/gpu/peers.sh native/gpu/cuda_env.sh native/bench/capsnet_gpu_peers.py build/gpu/
 	cp $(DATA)/*.gz build/gpu/data/mnist/
 	cp $(SHIPPED)/capsnet-paper.safetensors build/gpu/init/
 	@du -sh build/gpu; echo "run there: build/gpu/check.sh OUT_DIR [SECONDS]"

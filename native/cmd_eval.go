@@ -18,6 +18,7 @@ type evalOptions struct {
 	model          modelFlags
 	asJSON, record bool
 	limit, batch   int
+	predictions    string
 }
 
 func init() {
@@ -32,6 +33,7 @@ func init() {
 			fs.BoolVar(&o.record, "record", false, "store the test metrics in the weights' manifest (rewrites the file; its id changes); needs the whole test set")
 			fs.IntVar(&o.limit, "limit", 0, fmt.Sprintf("evaluate on the first N test digits only (0: all %d)", mnist.TestSize))
 			fs.IntVar(&o.batch, "batch", 500, "evaluation batch size")
+			fs.StringVar(&o.predictions, "predictions", "", "classifiers: also write each digit's predicted class and margin to this JSON file (to compare backends)")
 			return func(args []string) (func() error, error) {
 				err := firstError(
 					checkInt("limit", o.limit, 1, mnist.TestSize, "all"),
@@ -40,6 +42,9 @@ func init() {
 				if err == nil && o.record && o.limit != 0 {
 					// Metrics of a subset stored as the test metrics would be wrong data under the right name.
 					err = usagef("--record stores test-set metrics: it cannot be combined with --limit %d", o.limit)
+				}
+				if err == nil && o.predictions != "" {
+					err = checkOutputPath(o.predictions, true)
 				}
 				if err != nil {
 					return nil, err
@@ -51,7 +56,7 @@ func init() {
 }
 
 func runEval(o evalOptions) error {
-	f, backend, err := o.model.load()
+	f, backend, choice, err := o.model.loadChoice()
 	if err != nil {
 		return err
 	}
@@ -70,7 +75,7 @@ func runEval(o evalOptions) error {
 	}
 	batch := min(o.batch, n)
 	if trained.Model.Family == zoo.Classifier {
-		return evalClassifier(backend, f, o.model.weights, data, batch, o.asJSON, o.record)
+		return evalClassifier(backend, choice.Backend, f, data, batch, o)
 	}
 	ae := trained.Autoencoder
 	m, err := evaluate.EvalAutoencoder(ae, data, batch)

@@ -3,9 +3,11 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/gomlx/gomlx/backends"
 
+	"github.com/mnistzip/mnistzip/codec/atomicfile"
 	"github.com/mnistzip/mnistzip/graphs/calibrate"
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
 	"github.com/mnistzip/mnistzip/graphs/training"
@@ -15,7 +17,8 @@ import (
 // eceBins is the number of equal-width confidence bins of every ECE this tool reports (Guo et al.).
 const eceBins = 15
 
-func evalClassifier(backend backends.Backend, f *weights.File, path string, data *training.Data, batch int, asJSON, record bool) error {
+func evalClassifier(backend backends.Backend, backendName string, f *weights.File, data *training.Data, batch int, o evalOptions) error {
+	path, asJSON, record := o.model.weights, o.asJSON, o.record
 	c, err := loadClassifier(backend, f)
 	if err != nil {
 		return err
@@ -23,6 +26,11 @@ func evalClassifier(backend backends.Backend, f *weights.File, path string, data
 	logits, err := c.Logits(data, batch)
 	if err != nil {
 		return err
+	}
+	if o.predictions != "" {
+		if err := writePredictions(o.predictions, f, backendName, logits); err != nil {
+			return err
+		}
 	}
 	uncalibrated, err := calibrate.Measure(logits, 1, eceBins)
 	if err != nil {
@@ -79,4 +87,20 @@ func evalClassifier(backend backends.Backend, f *weights.File, path string, data
 		fmt.Fprintln(stdout)
 	}
 	return nil
+}
+
+// writePredictions writes each digit's predicted class and margin (evaluate.PredictionRecord).
+func writePredictions(path string, f *weights.File, backend string, logits calibrate.Logits) error {
+	id, err := f.ID()
+	if err != nil {
+		return err
+	}
+	data, err := json.Marshal(evaluate.NewPredictionRecord(f.Manifest.Model, id, backend, logits))
+	if err != nil {
+		return err
+	}
+	return outputError(path, atomicfile.WriteFile(path, func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	}, atomicfile.Overwrite(true)))
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/gomlx/gomlx/backends"
 	"github.com/spf13/pflag"
 
+	"github.com/mnistzip/mnistzip/graphs"
 	"github.com/mnistzip/mnistzip/graphs/evaluate"
 	"github.com/mnistzip/mnistzip/graphs/mnist"
 	"github.com/mnistzip/mnistzip/graphs/weights"
@@ -37,16 +38,22 @@ func (m modelFlags) check(args []string) error {
 
 // load reads the weights and starts the backend.
 func (m modelFlags) load() (*weights.File, backends.Backend, error) {
+	f, backend, _, err := m.loadChoice()
+	return f, backend, err
+}
+
+// loadChoice is load, also saying which backend runs.
+func (m modelFlags) loadChoice() (*weights.File, backends.Backend, graphs.Choice, error) {
 	f, err := weights.ReadFile(m.weights)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, graphs.Choice{}, err
 	}
 	backend, choice, err := m.backend.open()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, choice, err
 	}
 	fmt.Fprintf(stderr, "%s: backend %s\n", f.Manifest.Model, choice)
-	return f, backend, nil
+	return f, backend, choice, nil
 }
 
 // loadClassifier prepares the classifier a weights file holds (one line if it holds another model).

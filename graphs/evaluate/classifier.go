@@ -55,15 +55,30 @@ func (c *Classifier) Logits(data *training.Data, batch int) (calibrate.Logits, e
 // Confusion returns the confusion matrix [true][predicted] of the scores.
 func Confusion(l calibrate.Logits) [10][10]int {
 	var m [10][10]int
+	pred, _ := Predictions(l)
 	for i, y := range l.Labels {
-		row := l.Values[i*l.K : (i+1)*l.K]
-		pred := 0
-		for c := range row {
-			if row[c] > row[pred] {
-				pred = c
-			}
-		}
-		m[y][pred]++
+		m[y][pred[i]]++
 	}
 	return m
+}
+
+// Predictions returns each row's predicted class (the first of equal top scores) and its margin, the
+// top score minus the runner-up's: how far a row is from flipping when another backend computes the
+// scores with other rounding.
+func Predictions(l calibrate.Logits) (pred []int, margin []float32) {
+	pred, margin = make([]int, l.N()), make([]float32, l.N())
+	for i := range pred {
+		row := l.Values[i*l.K : (i+1)*l.K]
+		best, second := 0, -1
+		for c := 1; c < len(row); c++ {
+			switch {
+			case row[c] > row[best]:
+				best, second = c, best
+			case second < 0 || row[c] > row[second]:
+				second = c
+			}
+		}
+		pred[i], margin[i] = best, row[best]-row[second]
+	}
+	return pred, margin
 }

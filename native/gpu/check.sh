@@ -55,28 +55,12 @@ limit=${CHECK_LIMIT:-0}
 eval_limit=(); [ "$limit" -gt 0 ] && eval_limit=(--limit "$limit")
 init=${CAPSNET_INIT:-$here/init/capsnet-paper.safetensors}
 
-# 1. The backend. JAX's pip package ships the PJRT CUDA plugin as jax_plugins/xla_cuda*/xla_cuda_plugin.so
-#    and the CUDA libraries as nvidia-* packages beside it (site-packages/nvidia/*/lib).
+# 1. The backend (cuda_env.sh): JAX's PJRT CUDA plugin and the CUDA libraries of its nvidia-* packages.
 if [ -n "${CHECK_BACKEND:-}" ]; then
   bflags=(--backend "$CHECK_BACKEND"); plugin=none
 else
-  plugin=${PJRT_PLUGIN:-}
-  if [ -z "$plugin" ]; then
-    for py in python3 python; do
-      command -v $py >/dev/null || continue
-      for mod in jax_plugins.xla_cuda13 jax_plugins.xla_cuda12; do
-        dir=$($py -c "import $mod, os; print(os.path.dirname($mod.__file__))" 2>/dev/null) || continue
-        [ -f "$dir/xla_cuda_plugin.so" ] && plugin="$dir/xla_cuda_plugin.so" && break 2
-      done
-    done
-  fi
-  [ -z "$plugin" ] && plugin=$(find / -name 'xla_cuda_plugin.so' -not -path '/proc/*' 2>/dev/null | head -1)
-  if [ -z "$plugin" ]; then log "no xla_cuda_plugin.so found (install jax[cuda13] or set PJRT_PLUGIN)"; summary+=('"error": "no PJRT CUDA plugin"'); finish 1; fi
-  site=$(dirname "$(dirname "$(dirname "$plugin")")")
-  libs=$(find "$site/nvidia" -maxdepth 3 -type d -name lib 2>/dev/null | tr '\n' ':')
-  export LD_LIBRARY_PATH="${libs}${LD_LIBRARY_PATH:-}"
-  [ -d /usr/local/cuda/bin ] && export PATH="$PATH:/usr/local/cuda/bin"
-  bflags=(--pjrt-plugin "$plugin")
+  # shellcheck source=native/gpu/cuda_env.sh
+  source "$here/cuda_env.sh" || { log "no xla_cuda_plugin.so found (install jax[cuda13] or set PJRT_PLUGIN)"; summary+=('"error": "no PJRT CUDA plugin"'); finish 1; }
   # Several processes share the GPU: each allocates as it goes, within 30% of the memory (the plugin
   # would otherwise take 75% at start and leave the next process none).
   export MNISTZIP_XLA_OPTIONS=${MNISTZIP_XLA_OPTIONS:-preallocate=false,memory_fraction=0.3}
