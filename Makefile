@@ -161,6 +161,10 @@ serve: build wasm
 # checkpoints every 2 minutes; rerunning make models resumes an interrupted run from its checkpoint.
 SHIPPED := graphs/models/shipped
 STAGES := build/models
+# The backend of every training run: auto, or a PJRT plugin by path, e.g. JAX's CUDA plugin
+# (make models MODELS_BACKEND=xla:/…/site-packages/jax_plugins/xla_cuda13/xla_cuda_plugin.so, with its
+# CUDA libraries on LD_LIBRARY_PATH as native/gpu/cuda_env.sh puts them).
+MODELS_BACKEND ?= auto
 # Training flags of each shipped model (epochs and times per epoch: README, "Models").
 # The AE and the sub-pixel AE share one recipe, so their losses compare at equal epochs and schedule.
 # (The AE is also the codec's default model, named by its ID in every lossy .mz file: retraining it
@@ -184,13 +188,13 @@ TRAIN_cnn := --epochs 10 --batch 128 --lr 1e-3 --lr-schedule cosine --dropout 0.
 STAGE1_densenet := --size small --epochs 20 --batch 128 --lr 2e-3 --lr-schedule cosine
 TRAIN_densenet := --size small --epochs 10 --batch 128 --lr 1e-3 --lr-schedule cosine --dropout 0.1 --shift 2 --init $(STAGES)/densenet-stage1.safetensors
 TRAIN_capsnet := --size small --epochs 10 --batch 128 --lr 1e-3 --lr-schedule cosine
-# The paper-size CapsNet: 1.4–1.8 s per step of batch 128 on XLA CPU (10–13 min per epoch alone; ~11×
-# that on the engine), so it trains in three runs that each fit a session: 5 epochs (cosine from 10⁻³),
-# then warm restarts from the run before: 7 epochs (cosine from 5·10⁻⁴), 8 epochs (cosine from 3·10⁻⁴)
-# (99.35%, 99.53%, 99.58% after each).
-STAGE1_capsnet-paper := --size paper --epochs 5 --batch 128 --lr 1e-3 --lr-schedule cosine
-STAGE2_capsnet-paper := --size paper --epochs 7 --batch 128 --lr 5e-4 --lr-schedule cosine --init $(STAGES)/capsnet-paper-stage1.safetensors
-TRAIN_capsnet-paper := --size paper --epochs 8 --batch 128 --lr 3e-4 --lr-schedule cosine --init $(STAGES)/capsnet-paper-stage2.safetensors
+# The paper-size CapsNet and the DenseNet paper preset were trained on a GPU (native/gpu/check.sh on one
+# NVIDIA H200, XLA CUDA, the two sharing it with a third run: 2–4 s per epoch, under 6 minutes each):
+# 99.67% and 99.65%. On XLA CPU the same recipes take about 15 and 12 hours (10–13 min per epoch on 2
+# cores); make models MODELS_BACKEND=xla:/path/to/xla_cuda_plugin.so runs them on a GPU.
+TRAIN_capsnet-paper := --size paper --epochs 80 --batch 128 --lr 1e-3 --lr-schedule cosine
+TRAIN_densenet-paper := --size paper --epochs 60 --batch 128 --lr 2e-3 --lr-schedule cosine --dropout 0.1 --shift 2
+MODEL_densenet-paper := densenet
 MODEL_capsnet-paper := capsnet
 # A recipe in several runs (STAGE1_m, then STAGE2_m if there is one, each after the first with --init
 # from the run before, then TRAIN_m with --init from the last): each run's weights are kept in build/
@@ -202,7 +206,7 @@ $(STAGES)/%-stage$(1).safetensors:
 	$(if $(2),$$(MAKE) --no-print-directory $(STAGES)/$$*-stage$(2).safetensors)
 	mkdir -p $$(@D)
 	resume=; test -f $$@.new.ckpt && resume=--resume; \
-	  $$(BIN) train --model $$(or $$(MODEL_$$*),$$*) $$(STAGE$(1)_$$*) --seed 1 --backend auto $$$$resume -f -o $$@.new
+	  $$(BIN) train --model $$(or $$(MODEL_$$*),$$*) $$(STAGE$(1)_$$*) --seed 1 --backend $$(MODELS_BACKEND) $$$$resume -f -o $$@.new
 	mv $$@.new $$@ && rm -f $$@.new.ckpt
 endef
 $(eval $(call STAGE_RULE,1,))
@@ -221,10 +225,10 @@ $(SHIPPED)/%.safetensors:
 	$(if $(TRAIN_$*),,$(error no TRAIN_$* recipe in the Makefile for the shipped weights $*))
 	$(if $(call last_stage,$*),$(MAKE) --no-print-directory $(STAGES)/$*-stage$(call last_stage,$*).safetensors)
 	resume=; test -f $@.new.ckpt && resume=--resume; \
-	  $(BIN) train --model $(or $(MODEL_$*),$*) $(TRAIN_$*) --seed 1 --backend auto $$resume -f -o $@.new
+	  $(BIN) train --model $(or $(MODEL_$*),$*) $(TRAIN_$*) --seed 1 --backend $(MODELS_BACKEND) $$resume -f -o $@.new
 	if $(BIN) models --shipped --family classifier | tr ' ' '\n' | grep -qx '$*'; then \
-	  $(BIN) calibrate --weights $@.new --plots $(SHIPPED)/pictures --backend auto; fi
-	$(BIN) eval --weights $@.new --record --backend auto
+	  $(BIN) calibrate --weights $@.new --plots $(SHIPPED)/pictures --backend $(MODELS_BACKEND); fi
+	$(BIN) eval --weights $@.new --record --backend $(MODELS_BACKEND)
 	mv $@.new $@ && rm -f $@.new.ckpt
 
 # The pictures README shows, from the shipped weights.

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"io/fs"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mnistzip/mnistzip/graphs/evaluate"
 	"github.com/mnistzip/mnistzip/graphs/weights"
 )
 
@@ -309,4 +311,63 @@ func TestCalibrateMinZ(t *testing.T) {
 			t.Errorf("--min-z %s: eval says %q", c.minZ, out)
 		}
 	}
+}
+
+// TestEvalPredictions: eval --predictions writes, for each evaluated digit, the class the table's
+// confusion matrix counts and a non-negative margin, under the weights' ID and the backend that ran.
+func TestEvalPredictions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a small classifier")
+	}
+	data, dir := smallDataFolder(t), t.TempDir()
+	w, p := filepath.Join(dir, "cnn.safetensors"), filepath.Join(dir, "predictions.json")
+	if code, _, e := run(t, "train", "--model", "cnn", "--size", "tiny", "-o", w, "--data", data, "--backend", "go",
+		"--epochs", "1", "--limit", "256", "--val", "0", "--batch", "64"); code != exitOK {
+		t.Fatalf("train: exit %d: %s", code, e)
+	}
+	code, out, e := run(t, "eval", "--weights", w, "--data", data, "--backend", "go", "--limit", "60", "--json", "--predictions", p)
+	if code != exitOK {
+		t.Fatalf("eval: exit %d: %s", code, e)
+	}
+	var report struct{ Confusion [10][10]int }
+	if err := json.Unmarshal([]byte(out), &report); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := evaluate.DecodePredictionRecord(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := weights.ReadFile(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := f.ID(); rec.WeightsID != id || rec.Backend != "go" || rec.N != 60 || rec.Model != "cnn" {
+		t.Errorf("record of %s on %q, %d digits, model %q; want %s on go, 60, cnn", rec.WeightsID, rec.Backend, rec.N, rec.Model, id)
+	}
+	var counted [10]int
+	for i, c := range rec.Predicted {
+		if c < 0 || c > 9 || rec.Margin[i] < 0 {
+			t.Fatalf("digit %d: class %d, margin %v", i, c, rec.Margin[i])
+		}
+		counted[c]++
+	}
+	for c := range 10 {
+		column := 0
+		for y := range 10 {
+			column += report.Confusion[y][c]
+		}
+		if column != counted[c] {
+			t.Errorf("class %d: predicted %d times in the record, %d in the confusion matrix", c, counted[c], column)
+		}
+	}
+	// A folder is refused in one line, as every output is (before the evaluation runs).
+	code, _, e = run(t, "eval", "--weights", w, "--data", data, "--backend", "go", "--predictions", dir)
+	if code != exitFailure {
+		t.Errorf("--predictions naming a folder: exit %d, want %d", code, exitFailure)
+	}
+	oneLineWith(t, "eval --predictions DIR", e, dir, "directory")
 }

@@ -182,4 +182,25 @@ if (xlaCheck) {
   console.log("skip XLA-trained weights in wasm: none (make test produces them when the XLA CPU plugin is installed)");
 }
 
+// Weights trained on a GPU (XLA CUDA) classify in the browser build as they did there: testdata/gpu
+// holds the GPU's prediction and margin for each of the first 1,000 test digits (native/gpu/peers.sh);
+// the digits the GPU was least sure of are the ones another rounding would flip first.
+for (const name of ["densenet-paper", "capsnet-paper"]) {
+  await test(`${name}, trained on a GPU, classifies its 20 closest calls as it did there`, async () => {
+    const expected = JSON.parse(await file(`testdata/gpu/${name}-predictions.json`));
+    const info = mz.load(`gpu-${name}`, await file(`graphs/models/shipped/${name}.safetensors`));
+    assert.equal(info.id, expected.weights_id, "the fixture is for other weights");
+    const picked = [...expected.margin.keys()].sort((a, b) => expected.margin[a] - expected.margin[b]).slice(0, 20);
+    const x = new Float32Array(picked.length * 784);
+    picked.forEach((i, k) => x.set(Float32Array.from(rawImages.subarray(i * 784, (i + 1) * 784), (v) => v / 255), k * 784));
+    const p = mz.classify(`gpu-${name}`, x, picked.length);
+    picked.forEach((i, k) => {
+      const row = p.subarray(k * 10, k * 10 + 10);
+      let best = 0;
+      for (let c = 1; c < 10; c++) if (row[c] > row[best]) best = c;
+      assert.equal(best, expected.predicted[i], `digit ${i}: ${best} here, ${expected.predicted[i]} on the GPU (margin ${expected.margin[i]})`);
+    });
+  });
+}
+
 process.exit(failures ? 1 : 0);

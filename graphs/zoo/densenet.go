@@ -65,7 +65,7 @@ func (c *DenseNetConfig) Validate() error {
 // SizeName is the preset the configuration started from.
 func (c *DenseNetConfig) SizeName() string { return c.Size }
 
-var densenetModel = declare(Model{Name: "densenet", Family: Classifier, Sizes: []string{"small", "paper"}, Shipped: []string{"small"},
+var densenetModel = declare(Model{Name: "densenet", Family: Classifier, Sizes: []string{"small", "paper"}, Shipped: []string{"small", "paper"},
 	Summary: "DenseNet: BN-ReLU-Conv3×3 dense blocks with growth rate k, BN + 1×1 conv + 2×2 average pooling transitions"},
 	func(size string) *DenseNetConfig { return &DenseNetConfig{Size: size} },
 	func(c *DenseNetConfig) *training.Task {

@@ -132,6 +132,12 @@ func TestShippedWeightsLoad(t *testing.T) {
 			arch.Dropout = 0
 			return d.Size == "small" && arch == models.DenseNetSmall && d.Dropout == 0.1 && d.Shift == 2
 		},
+		"densenet-paper": func(c Config) bool {
+			d := c.(*DenseNetConfig) // TRAIN_densenet-paper: the paper preset with dropout 0.1 and ±2 px shifts
+			arch := d.DenseNetConfig
+			arch.Dropout = 0
+			return d.Size == "paper" && arch == models.DenseNetPaper && d.Dropout == 0.1 && d.Shift == 2
+		},
 		"cnn": func(c Config) bool { // TRAIN_cnn
 			cnn := *c.(*CNNConfig)
 			return cnn == CNNConfig{Size: "standard", Shift: 2, Dropout: 0.4}
