@@ -190,8 +190,8 @@ TRAIN_densenet := --size small --epochs 10 --batch 128 --lr 1e-3 --lr-schedule c
 TRAIN_capsnet := --size small --epochs 10 --batch 128 --lr 1e-3 --lr-schedule cosine
 # The paper-size CapsNet and the DenseNet paper preset were trained on a GPU (native/gpu/check.sh on one
 # NVIDIA H200, XLA CUDA, the two sharing it with a third run: 2–4 s per epoch, under 6 minutes each):
-# 99.67% and 99.65%. On XLA CPU the same recipes take about 15 and 12 hours (10–13 min per epoch on 2
-# cores); make models MODELS_BACKEND=xla:/path/to/xla_cuda_plugin.so runs them on a GPU.
+# 99.67% and 99.65%. On XLA CPU the same recipes take about 15 and 9 hours (10–13 and 9 min per epoch
+# on 2 cores); make models MODELS_BACKEND=xla:/path/to/xla_cuda_plugin.so runs them on a GPU.
 TRAIN_capsnet-paper := --size paper --epochs 80 --batch 128 --lr 1e-3 --lr-schedule cosine
 TRAIN_densenet-paper := --size paper --epochs 60 --batch 128 --lr 2e-3 --lr-schedule cosine --dropout 0.1 --shift 2
 MODEL_densenet-paper := densenet
