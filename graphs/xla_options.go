@@ -3,7 +3,9 @@
 package graphs
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -40,7 +42,11 @@ func parseClientOptions(spec string) (pjrt.NamedValuesMap, error) {
 		if _, twice := options[name]; twice {
 			return nil, fmt.Errorf("$%s: option %q given twice", XLAOptionsEnv, name)
 		}
-		options[name] = parseOptionValue(value)
+		v := parseOptionValue(value)
+		if f, isFloat := v.(float32); isFloat && (math.IsNaN(float64(f)) || math.IsInf(float64(f), 0)) {
+			return nil, fmt.Errorf("$%s: option %q is %s: want a finite number", XLAOptionsEnv, name, value)
+		}
+		options[name] = v
 	}
 	return options, nil
 }
@@ -53,8 +59,8 @@ func parseOptionValue(v string) any {
 	if i, err := strconv.ParseInt(v, 10, 64); err == nil {
 		return i
 	}
-	if f, err := strconv.ParseFloat(v, 32); err == nil {
-		return float32(f)
+	if f, err := strconv.ParseFloat(v, 32); err == nil || errors.Is(err, strconv.ErrRange) {
+		return float32(f) // out of range: ±Inf, which the caller refuses
 	}
 	return v
 }

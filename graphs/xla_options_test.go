@@ -22,7 +22,7 @@ func TestParseClientOptions(t *testing.T) {
 	if got, err := parseClientOptions(""); err != nil || got == nil || len(got) != 0 {
 		t.Fatalf("empty spec: %v, %v (want an empty, non-nil map)", got, err)
 	}
-	for _, bad := range []string{"preallocate", "=1", "a=1,a=2"} {
+	for _, bad := range []string{"preallocate", "=1", "a=1,a=2", "memory_fraction=NaN", "memory_fraction=inf", "memory_fraction=1e999"} {
 		if _, err := parseClientOptions(bad); err == nil || !strings.Contains(err.Error(), XLAOptionsEnv) {
 			t.Errorf("%q: error %v, want one naming $%s", bad, err, XLAOptionsEnv)
 		}
